@@ -1,0 +1,126 @@
+"""The ``jinglian`` command.
+
+Each command module registers itself on ``app`` (see ``COMMAND_MODULES``); this file holds the
+pieces they share: one-line errors instead of tracebacks, the progress bar, and the funnel summary.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jinglian import __version__
+
+app = typer.Typer(
+    name="jinglian",
+    help="精炼 jinglian: turn the Chinese web into LLM training data, and train on it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit code 2."""
+
+
+def fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn known user mistakes (bad input, unavailable executor) into one line on stderr."""
+    from jinglian.corpus.executors import ExecutorUnavailable
+    from jinglian.corpus.readers import InputError
+
+    try:
+        yield
+    except (InputError, ExecutorUnavailable, UserError, FileNotFoundError, ValueError) as err:
+        fail(str(err))
+
+
+@contextmanager
+def task_progress(description: str) -> Iterator:
+    """A rich progress bar; yields ``update(done, total)``."""
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def print_books(books, title: str = "funnel") -> None:
+    """The one-screen summary of a run: in / kept / dropped by reason, per step and overall."""
+    table = Table(title=title, show_lines=False)
+    table.add_column("step")
+    table.add_column("in", justify="right")
+    table.add_column("kept", justify="right")
+    table.add_column("dropped (reason: n)")
+    for step in books.steps:
+        drops = ", ".join(f"{r}: {n}" for r, n in sorted(step.dropped.items())) or "-"
+        table.add_row(step.step, str(step.docs_in), str(step.kept), drops)
+    console.print(table)
+    mark = "[green]books balance[/]" if books.balanced else "[bold red]BOOKS DO NOT BALANCE[/]"
+    dropped = sum(books.dropped.values())
+    console.print(f"{mark}: in {books.docs_in} = kept {books.kept} + dropped {dropped}")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        console.print(f"jinglian {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """精炼 jinglian: turn the Chinese web into LLM training data, and train on it."""
+
+
+# Modules that define commands; each has ``register(app)``.
+COMMAND_MODULES = [
+    "jinglian.commands.curate",
+]
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+def main() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _register_all()
+    app(prog_name="jinglian")
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def require_out_dir(out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+if __name__ == "__main__":  # python -m jinglian.cli
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The `jinglian` subcommands, one module each; cli.py registers them."""

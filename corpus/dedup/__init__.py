@@ -1,0 +1,1 @@
+"""jinglian.corpus.dedup"""
