@@ -53,3 +53,15 @@ def sample_jsonl(tmp_path: Path) -> Path:
     from jinglian.corpus.sample import write_sample_jsonl
 
     return write_sample_jsonl(tmp_path / "sample.jsonl", n=120, seed=1)
+
+
+@pytest.fixture
+def cli():
+    """``cli("curate", "in.jsonl", "--out", dir)``: the real command in a subprocess."""
+    return run_cli
+
+
+@pytest.fixture
+def read_docs():
+    """``read_docs(folder)``: the records of every ``*.jsonl.gz`` under a folder."""
+    return read_jsonl_gz
