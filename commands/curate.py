@@ -52,7 +52,8 @@ def curate(
         return
     result.books.save(out / "stats.json")
     print_books(result.books, title=f"jinglian curate: {len(files)} file(s)")
-    console.print(f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}")
+    for label, path in (("documents", out / "documents"), ("rejected", out / "rejected"), ("stats", out / "stats.json")):
+        console.print(f"{label:>9}: {path}", soft_wrap=True, highlight=False)
     console.print(f"wall time: {result.wall_seconds:.1f} s")
     if not result.books.balanced:
         fail("the books do not balance; see stats.json", code=1)

@@ -97,7 +97,6 @@ def run_pipeline(
 ) -> RunResult:
     """Run ``pipeline`` as ``tasks`` tasks; ``on_progress(done, total)`` is called as tasks finish."""
     logging_dir = out / "logs"
-    runner = build_executor(pipeline, executor, tasks, workers, logging_dir, **options)
     started = time.perf_counter()
     stop = threading.Event()
 
@@ -107,6 +106,7 @@ def run_pipeline(
 
     watcher = threading.Thread(target=watch, daemon=True) if on_progress else None
     with stderr_to(logging_dir / "console.log"):
+        runner = build_executor(pipeline, executor, tasks, workers, logging_dir, **options)
         if watcher:
             watcher.start()
         try:

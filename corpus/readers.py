@@ -128,7 +128,7 @@ class DocumentReader(AccountedStep):
                 try:
                     yield self._from_record(self._parse_json(raw, path, lineno), path, lineno)
                 except InputError as err:
-                    err.raw = raw.decode("utf-8", errors="replace")
+                    err.raw = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
                     yield err
         if not seen_any:
             yield InputError(path, None, "empty_file", "file is empty")
