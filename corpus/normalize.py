@@ -32,7 +32,7 @@ _INVISIBLE = (
     + list(range(0x200B, 0x2010))
     + list(range(0x202A, 0x202F))
     + list(range(0x2060, 0x2070))
-    + [c for c in range(0x00, 0x20) if c not in (0x09, 0x0A, 0x0D)]
+    + [c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)]
     + list(range(0x7F, 0xA0))
 )
 _REMOVE_INVISIBLE = dict.fromkeys(_INVISIBLE)
@@ -82,7 +82,7 @@ class Normalizer(AccountedFilter):
         han = len(_HAN.findall(text))
         simplified = self._converter.convert(text)
         # Count changed characters: t2s maps character for character (same length) in practice.
-        changed = sum(a != b for a, b in zip(text, simplified)) if len(simplified) == len(text) else han
+        changed = sum(a != b for a, b in zip(text, simplified, strict=True)) if len(simplified) == len(text) else han
         script = "none" if han == 0 else ("hant" if changed >= TRADITIONAL_MIN_CHANGED * han else "hans")
         return (simplified if self.t2s else text), {"script": script, "t2s_changed": changed}
 

@@ -120,7 +120,7 @@ class RunBooks:
     @property
     def balanced(self) -> bool:
         """Each step balances, each step receives what the previous kept, and the run adds up."""
-        chained = all(a.kept == b.docs_in for a, b in zip(self.steps, self.steps[1:]))
+        chained = all(a.kept == b.docs_in for a, b in zip(self.steps, self.steps[1:], strict=False))
         return (
             all(s.balanced for s in self.steps)
             and chained

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _commands(help_text: str) -> list[str]:
     section = help_text.split("Commands")[1]
-    return re.findall(r"^│ (\w[\w-]*)\s", section, flags=re.M)
+    return re.findall(r"^│ (\w[\w-]*)\s", section, flags=re.MULTILINE)
 
 
 def test_version(cli):
