@@ -1,0 +1,238 @@
+"""``jinglian report DIR``: one self-contained ``report.html`` for any run folder.
+
+The report discovers what a run left behind instead of being told: every ``stats.json`` (the
+funnel and the drops by reason), every ``documents/`` folder (length and score histograms from
+metadata), rejected duplicates (cluster sizes), Hugging Face datasets saved with ``save_to_disk``
+(rows, columns, characters, tokens) and training logs (``trainer_state.json`` from TRL/transformers,
+``metrics.jsonl`` from jinglian's own loops). Plots are matplotlib PNGs embedded as base64, so the
+file opens anywhere without a server.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import html
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on servers
+import matplotlib.pyplot as plt  # noqa: E402
+
+MAX_DOCS_PER_FOLDER = 20_000  # enough for a histogram; keeps the report fast on big runs
+NUMERIC_SKIP = {"source_line", "t2s_changed"}
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _hist(values: list[float], title: str, xlabel: str) -> str:
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    ax.hist(values, bins=min(40, max(5, len(set(values)))), color="#3b6ea5")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    return _png(fig)
+
+
+def _relative(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path != root else "(this run)"
+
+
+# -- sections -------------------------------------------------------------------------------
+
+
+def funnel_section(root: Path) -> str:
+    parts = []
+    for stats_path in sorted(root.rglob("stats.json")):
+        if "logs" in stats_path.parts:  # datatrove's own merged stats, not our books
+            continue
+        books = json.loads(stats_path.read_text(encoding="utf-8"))
+        if "steps" not in books:
+            continue
+        rows = [[s["step"], s["in"], s["kept"], sum(s["dropped"].values())] for s in books["steps"]]
+        fig, ax = plt.subplots(figsize=(6, 0.5 + 0.4 * len(rows)))
+        ax.barh([r[0] for r in rows][::-1], [r[2] for r in rows][::-1], color="#4c9a6a", label="kept")
+        ax.barh([r[0] for r in rows][::-1], [r[3] for r in rows][::-1], left=[r[2] for r in rows][::-1],
+                color="#c44e52", label="dropped")
+        ax.set_xlabel("documents")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        status = "books balance" if books.get("balanced") else "BOOKS DO NOT BALANCE"
+        drops = sorted(books.get("dropped", {}).items(), key=lambda kv: -kv[1])
+        parts.append(
+            f"<h3>{html.escape(_relative(stats_path.parent, root))}</h3>"
+            f"<p>in {books['in']} = kept {books['kept']} + dropped {sum(v for _, v in drops)} "
+            f"(<b>{status}</b>)</p>"
+            + _table(["step", "in", "kept", "dropped"], rows)
+            + _png(fig)
+            + ("<h4>drops by reason</h4>" + _table(["step/reason", "documents"], drops) if drops else "")
+        )
+    return "".join(parts) or "<p>No stats.json found in this run.</p>"
+
+
+def _read_documents(folder: Path) -> Iterator[dict]:
+    count = 0
+    for path in sorted(folder.rglob("*")):
+        if path.name.endswith((".jsonl.gz", ".jsonl")):
+            opener = gzip.open if path.name.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        yield json.loads(line)
+                        count += 1
+                        if count >= MAX_DOCS_PER_FOLDER:
+                            return
+        elif path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            for row in pq.read_table(path).to_pylist():
+                yield row
+                count += 1
+                if count >= MAX_DOCS_PER_FOLDER:
+                    return
+
+
+def documents_section(root: Path) -> str:
+    parts = []
+    for folder in sorted(p for p in root.rglob("documents") if p.is_dir()):
+        docs = list(_read_documents(folder))
+        if not docs:
+            continue
+        lengths = [len(d.get("text", "")) for d in docs]
+        numeric: dict[str, list[float]] = {}
+        for doc in docs:
+            for key, value in (doc.get("metadata") or {}).items():
+                if isinstance(value, int | float) and not isinstance(value, bool) and key not in NUMERIC_SKIP:
+                    numeric.setdefault(key, []).append(float(value))
+        plots = [_hist(lengths, "document length", "characters")]
+        plots += [_hist(v, k, k) for k, v in sorted(numeric.items()) if len(v) >= 5]
+        parts.append(
+            f"<h3>{html.escape(_relative(folder, root))}</h3>"
+            f"<p>{len(docs)} documents, {sum(lengths)} characters, median {sorted(lengths)[len(lengths) // 2]} characters</p>"
+            + "".join(plots)
+        )
+    return "".join(parts) or "<p>No documents folder found in this run.</p>"
+
+
+def dedup_section(root: Path) -> str:
+    sizes: Counter[str] = Counter()
+    for folder in sorted(p for p in root.rglob("rejected") if p.is_dir()):
+        for doc in _read_documents(folder):
+            target = (doc.get("metadata") or {}).get("duplicate_of")
+            if target:
+                sizes[target] += 1
+    if not sizes:
+        return "<p>No deduplication clusters in this run.</p>"
+    cluster_sizes = [n + 1 for n in sizes.values()]  # the survivor plus its duplicates
+    return (
+        f"<p>{len(cluster_sizes)} clusters, {sum(sizes.values())} duplicates removed, "
+        f"largest cluster {max(cluster_sizes)} documents</p>" + _hist(cluster_sizes, "duplicate cluster size", "documents")
+    )
+
+
+def datasets_section(root: Path) -> str:
+    rows = []
+    plots = []
+    for info in sorted(root.rglob("dataset_info.json")):
+        from datasets import load_from_disk
+
+        folder = info.parent
+        ds = load_from_disk(str(folder))
+        stats = [_relative(folder, root), ds.num_rows, ", ".join(ds.column_names)]
+        if "input_ids" in ds.column_names:
+            tokens = [len(x) for x in ds["input_ids"]]
+            stats.append(f"{sum(tokens)} tokens, mean {sum(tokens) / max(1, len(tokens)):.0f}/row")
+            plots.append(_hist(tokens, f"{_relative(folder, root)}: tokens per row", "tokens"))
+        else:
+            text_cols = [c for c in ds.column_names if ds.features[c].dtype == "string"]
+            chars = [sum(len(row[c] or "") for c in text_cols) for row in ds] if text_cols else []
+            stats.append(f"{sum(chars)} characters, mean {sum(chars) / max(1, len(chars)):.0f}/row" if chars else "-")
+            if chars:
+                plots.append(_hist(chars, f"{_relative(folder, root)}: characters per row", "characters"))
+        rows.append(stats)
+    if not rows:
+        return "<p>No Hugging Face datasets found in this run.</p>"
+    return _table(["dataset", "rows", "columns", "size"], rows) + "".join(plots)
+
+
+def _curves(path: Path) -> dict[str, list[tuple[float, float]]]:
+    if path.name == "trainer_state.json":
+        history = json.loads(path.read_text()).get("log_history", [])
+    else:
+        history = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for i, entry in enumerate(history):
+        step = entry.get("step", i)
+        for key, value in entry.items():
+            if key != "step" and isinstance(value, int | float) and not isinstance(value, bool):
+                if any(word in key for word in ("loss", "reward", "kl", "accuracy", "perplexity", "entropy")):
+                    curves.setdefault(key, []).append((step, value))
+    return curves
+
+
+def training_section(root: Path) -> str:
+    parts = []
+    logs = sorted(root.rglob("trainer_state.json")) + sorted(root.rglob("metrics.jsonl"))
+    seen_runs = set()
+    for path in logs:
+        run = path.parent.parent if path.parent.name.startswith("checkpoint-") else path.parent
+        if run in seen_runs:  # checkpoints repeat the run's history
+            continue
+        seen_runs.add(run)
+        curves = _curves(path)
+        if not curves:
+            continue
+        fig, axes = plt.subplots(1, len(curves), figsize=(3.2 * len(curves), 2.6), squeeze=False)
+        for ax, (key, points) in zip(axes[0], sorted(curves.items()), strict=True):
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker=".", color="#3b6ea5")
+            ax.set_title(key, fontsize=9)
+            ax.set_xlabel("step")
+        last = [[key, round(points[-1][1], 4), len(points)] for key, points in sorted(curves.items())]
+        parts.append(f"<h3>{html.escape(_relative(run, root))}</h3>" + _table(["metric", "last", "points"], last) + _png(fig))
+    return "".join(parts) or "<p>No training logs found in this run.</p>"
+
+
+SECTIONS = [
+    ("funnel", "Funnel: documents through the stages", funnel_section),
+    ("documents", "Documents: lengths and scores", documents_section),
+    ("dedup", "Deduplication clusters", dedup_section),
+    ("datasets", "Built datasets", datasets_section),
+    ("training", "Training curves", training_section),
+]
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}
+td:first-child,th:first-child{text-align:left}img{margin:.3em;vertical-align:top}nav a{margin-right:1em}
+"""
+
+
+def write_report(run_dir: str | Path) -> Path:
+    root = Path(run_dir).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such folder")
+    body = "".join(f'<section id="{sid}"><h2>{title}</h2>{build(root)}</section>' for sid, title, build in SECTIONS)
+    nav = "".join(f'<a href="#{sid}">{title.split(":")[0]}</a>' for sid, title, _ in SECTIONS)
+    page = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>jinglian report: {html.escape(root.name)}</title>'
+        f'<link rel="icon" href="data:,"><style>{STYLE}</style></head>'
+        f"<body><h1>jinglian report: {html.escape(root.name)}</h1><nav>{nav}</nav>{body}</body></html>"
+    )
+    out = root / "report.html"
+    out.write_text(page, encoding="utf-8")
+    return out

@@ -1,0 +1,84 @@
+"""`jinglian report`: the HTML report loads in a real headless Chromium without console errors."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, installed here when absent (the project's test set-up); skip if impossible."""
+    if not Path(CHROMIUM).exists() and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True)
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed and could not be installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) is needed to drive Chromium")
+    return CHROMIUM
+
+
+def open_in_browser(page_path: Path, chromium: str, screenshot: Path) -> tuple[list[str], list[str]]:
+    """Load a page; return console errors and the ids of its sections; save a screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(page_path.as_uri())
+        sections = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
+        broken = page.eval_on_selector_all("img", "els => els.filter(e => !e.complete || e.naturalWidth === 0).length")
+        if broken:
+            errors.append(f"{broken} images did not load")
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    return errors, sections
+
+
+def test_report_of_a_curate_run(cli, sample_jsonl, tmp_path, chromium):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "好"}\n{"oops": 1}\n', encoding="utf-8")
+    run = tmp_path / "run"
+    cli("curate", sample_jsonl, bad, "--out", run, "--on-error", "skip")
+    proc = cli("report", run)
+    page = run / "report.html"
+    assert str(page) in proc.stdout.replace("\n", "")
+    text = page.read_text(encoding="utf-8")
+    assert "books balance" in text and "read/missing_text" in text
+    assert "src=\"http" not in text  # self-contained: nothing to fetch
+
+    errors, sections = open_in_browser(page, chromium, run / "report.png")
+    assert errors == []
+    assert sections == ["funnel", "documents", "dedup", "datasets", "training"]
+    assert (run / "report.png").stat().st_size > 10_000
+
+
+def test_report_reads_training_logs_and_datasets(tmp_path):
+    from datasets import Dataset
+
+    from jinglian.report import write_report
+
+    Dataset.from_dict({"prompt": ["问：你好"], "completion": ["答：你好！"]}).save_to_disk(str(tmp_path / "sft"))
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "metrics.jsonl").write_text(
+        "\n".join(json.dumps({"step": i, "loss": 3.0 - i * 0.1, "reward": i * 0.05}) for i in range(10)))
+    text = write_report(tmp_path).read_text(encoding="utf-8")
+    assert "prompt, completion" in text
+    assert "<td>loss</td><td>2.1</td><td>10</td>" in text
+    assert "<td>reward</td><td>0.45</td><td>10</td>" in text
+
+
+def test_report_of_a_missing_folder(cli, tmp_path):
+    proc = cli("report", tmp_path / "nope", check=False)
+    assert proc.returncode == 2 and "no such folder" in proc.stderr
