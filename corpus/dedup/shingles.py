@@ -1,0 +1,101 @@
+"""The project's one shingling function: character n-grams of a normalized, punctuation-free key.
+
+Why characters and not words: Chinese has no spaces, so whitespace "words" turn a whole sentence
+into one token, and word segmentation (jieba through spaCy, as datatrove does for ``zh``) is slow
+and adds a heavy dependency. Character n-grams need neither.
+
+Why a *key*: two copies of a page differ in script (繁/简), full/half width, punctuation and
+whitespace far more often than in wording. The key is the text after the project's normalization
+(:mod:`jinglian.corpus.normalize`: NFKC and OpenCC t2s), lower-cased, with every character that is
+not a letter or digit removed. Exact deduplication hashes this key, near-duplicate detection
+shingles it, so 繁/简 and re-punctuated copies collide (DESIGN.md: recall on such pairs rose from
+0.29 to 0.95+ once script and punctuation were set aside).
+
+Speed: shingle hashes are computed for all positions at once with numpy (a polynomial hash over the
+code points, then the splitmix64 finalizer), about 20 µs for a 700-character document.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+import xxhash
+
+# Characters that are not letters or digits (Unicode-aware): punctuation, symbols, whitespace,
+# invisible marks. "_" counts as a word character for \w, so it is listed explicitly.
+_NOT_WORD = re.compile(r"[\W_]+")
+
+DEFAULT_NGRAM = 5  # Han characters per shingle; chosen by bench/dedup.py (see bench/README.md)
+
+_M_POLY = np.uint64(0x9E3779B97F4A7C15)
+_M_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_M_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    """OpenCC's t2s converter, the same tables the Normalizer uses (built once per process)."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def dedup_key(text: str, *, t2s: bool = True) -> str:
+    """The text as deduplication sees it: normalized, lower-cased, only letters and digits left.
+
+    Punctuation and whitespace are removed *before* NFKC: they are dropped anyway, and without the
+    Chinese punctuation most text is already NFKC, which ``is_normalized`` checks ~500x faster
+    than normalizing (NFKC alone would cost more than the whole MinHash signature).
+    """
+    key = _NOT_WORD.sub("", text)
+    if not unicodedata.is_normalized("NFKC", key):
+        key = _NOT_WORD.sub("", unicodedata.normalize("NFKC", key))
+    if t2s and key:
+        key = _t2s().convert(key)
+    return key.lower()
+
+
+def exact_hash(key: str) -> int:
+    """64-bit hash of a dedup key (xxh3): equal keys are exact duplicates."""
+    return xxhash.xxh3_64_intdigest(key.encode("utf-8"))
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer, vectorized: turns structured uint64 values into uniform ones."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M_MIX1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M_MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+def shingle_hashes(key: str, n: int = DEFAULT_NGRAM, seed: int = 0) -> np.ndarray:
+    """uint64 hashes of every character n-gram of ``key`` (empty when ``len(key) < n``).
+
+    Duplicated n-grams give duplicated hashes; MinHash takes minima, so sets and multisets agree.
+    """
+    codes = np.frombuffer(key.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    m = len(codes) - n + 1
+    if m <= 0:
+        return np.empty(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = np.full(m, np.uint64(seed), dtype=np.uint64)
+        for k in range(n):
+            h = h * _M_POLY + codes[k : k + m]
+        return mix64(h)
+
+
+def shingle_set(text: str, n: int = DEFAULT_NGRAM, *, t2s: bool = True) -> set[str]:
+    """The n-gram strings themselves, for exact Jaccard in tests and benchmarks (slow, exact)."""
+    key = dedup_key(text, t2s=t2s)
+    return {key[i : i + n] for i in range(len(key) - n + 1)}
+
+
+def jaccard(a: set, b: set) -> float:
+    """True Jaccard similarity of two shingle sets (1.0 for two empty sets)."""
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
