@@ -1,0 +1,230 @@
+"""The jinglian spider: follows links within allowed domains and writes WARC + one log line per URL.
+
+The spider, not scrapy's middlewares, decides what to schedule (offsite, depth, page budget,
+duplicates, redirects), because scrapy's OffsiteMiddleware, DepthMiddleware, duplicate filter and
+RedirectMiddleware drop requests with a log message only, and the crawl log must give every
+discovered URL its final outcome. Scrapy still does the downloading, politeness (AutoThrottle,
+per-domain concurrency, delay), robots.txt, retries and size limits; their refusals reach
+:meth:`failed` and are logged there.
+
+Users who know scrapy can run it in their own project: ``scrapy crawl`` with
+``jinglian.corpus.crawl.settings.crawl_settings(...)`` and this class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import HtmlResponse, Response
+from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.sitemap import Sitemap
+
+from jinglian.corpus.crawl.middlewares import PrivateAddressBlocked
+from jinglian.corpus.crawl.state import FAILED, FETCHED, SKIPPED, CrawlState, Pending, canonical_url
+from jinglian.corpus.crawl.warc import CrawlWarcWriter, iter_warc
+
+HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+
+
+def _content_type(headers) -> bytes:
+    return (headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+
+
+def failure_reason(exc: BaseException) -> tuple[str, str]:
+    """(outcome, reason) for a download that raised ``exc``."""
+    name = type(exc).__name__
+    if isinstance(exc, PrivateAddressBlocked):
+        return SKIPPED, "private_address"
+    if isinstance(exc, IgnoreRequest):
+        return SKIPPED, "robots" if "robots" in str(exc).lower() else "ignored"
+    if "Timeout" in name:
+        return FAILED, "timeout"
+    if "Cancelled" in name:  # DOWNLOAD_MAXSIZE exceeded (declared or while receiving)
+        return SKIPPED, "too_large"
+    if "DNS" in name or "Resolve" in name:
+        return FAILED, "dns"
+    if "Refused" in name:
+        return FAILED, "connection_refused"
+    return FAILED, "".join("_" + c.lower() if c.isupper() else c for c in name).strip("_")
+
+
+class JinglianSpider(scrapy.Spider):
+    name = "jinglian"
+
+    def __init__(
+        self,
+        seeds: list[str],
+        out: str,
+        allow_domains: list[str] | None = None,
+        sitemaps: list[str] | None = None,
+        max_pages: int = 1000,
+        max_depth: int = 8,
+        resume: bool = False,
+        on_outcome: Callable[[dict], None] | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.seeds, self.sitemaps = list(seeds), list(sitemaps or [])
+        self.allow_domains = [d.lower().lstrip(".") for d in (allow_domains or [])] or sorted(
+            {(urlsplit(u).hostname or "").lower() for u in self.seeds + self.sitemaps}
+        )
+        self.max_pages, self.max_depth = max_pages, max_depth
+        self.out, self.resume = Path(out), resume
+        self.on_outcome = on_outcome
+        self.links = LinkExtractor(deny_extensions=[], unique=True)
+        self.state = CrawlState(self.out, resume=resume)
+        self.warc: CrawlWarcWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._headers_received, signal=signals.headers_received)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
+        return spider
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def _finish(self, url: str, outcome: str, reason: str | None, **fields) -> None:
+        row = self.state.finish(url, outcome, reason, **fields)
+        if self.on_outcome:
+            self.on_outcome(row)
+
+    def _allowed(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allow_domains)
+
+    def discover(self, url: str, depth: int, referer: str | None, chain: list[str] | None = None) -> scrapy.Request | None:
+        """Account for a discovered URL: log it as skipped, or schedule it (journal + request)."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            return None
+        seen = self.state.see(url)
+        if seen == "known":
+            return None
+        common = {"depth": depth, "referer": referer}
+        if seen == "duplicate":
+            self._finish(url, SKIPPED, "duplicate", **common)
+        elif not self._allowed(url):
+            self._finish(url, SKIPPED, "offsite", **common)
+        elif depth > self.max_depth:
+            self._finish(url, SKIPPED, "max_depth", **common)
+        elif self.state.scheduled >= self.max_pages:
+            self._finish(url, SKIPPED, "max_pages", **common)
+        else:
+            pending = Pending(url, depth, referer, chain or [])
+            self.state.schedule(pending)
+            return self._request(pending)
+        return None
+
+    def _request(self, p: Pending) -> scrapy.Request:
+        headers = {"Referer": p.referer} if p.referer else {}
+        return scrapy.Request(
+            p.url, callback=self.parse, errback=self.failed, dont_filter=True, headers=headers,
+            meta={"jl_depth": p.depth, "jl_referer": p.referer, "jl_chain": p.chain, "jl_page": True, "dont_redirect": True},
+        )
+
+    # -- start ---------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.warc = CrawlWarcWriter(self.out / "warc")
+        if self.resume:
+            for request in self._replay_stored():
+                yield request
+            for pending in self.state.pending():
+                yield self._request(pending)
+        for url in self.seeds:
+            request = self.discover(url, 0, None)
+            if request is not None:
+                yield request
+        for url in self.sitemaps:
+            if self.state.see(url) is None:
+                yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.failed, dont_filter=True,
+                                     meta={"jl_depth": 0, "jl_referer": None, "jl_chain": []})
+
+    def _replay_stored(self) -> list[scrapy.Request]:
+        """Pages a killed run stored in the WARC but did not log: log them and follow their links
+        from the stored copy, instead of fetching them a second time."""
+        pending = {p.url: p for p in self.state.pending()}
+        requests = []
+        for path in sorted((self.out / "warc").glob("*.warc.gz")):
+            for page in iter_warc(path, max_bytes=1 << 62):
+                if getattr(page, "url", None) not in pending or page.status is None:
+                    continue
+                p = pending.pop(page.url)
+                response = HtmlResponse(page.url, status=page.status, body=page.body)
+                requests += self._follow(response, p.depth)
+                self._finish(p.url, FETCHED, None, status=page.status, depth=p.depth, referer=p.referer, nbytes=len(page.body))
+        return requests
+
+    # -- responses -----------------------------------------------------------------------------
+
+    def _headers_received(self, headers, body_length, request, spider) -> None:
+        """Stop downloading non-HTML bodies at the headers: they are logged, not stored."""
+        if request.meta.get("jl_page") and _content_type(headers) not in HTML_TYPES and _content_type(headers):
+            raise StopDownload(fail=False)
+
+    def _follow(self, response: Response, depth: int) -> list[scrapy.Request]:
+        requests = []
+        for link in self.links.extract_links(response):
+            request = self.discover(link.url, depth + 1, response.url)
+            if request is not None:
+                requests.append(request)
+        return requests
+
+    def parse(self, response: Response):
+        meta = response.meta
+        depth, referer, chain = meta["jl_depth"], meta["jl_referer"], meta["jl_chain"]
+        url = response.request.url
+        common = {"status": response.status, "depth": depth, "referer": referer, "nbytes": len(response.body)}
+        if 300 <= response.status < 400 and b"Location" in response.headers:
+            target = urljoin(url, response.headers[b"Location"].decode("latin-1"))
+            loop = canonical_url(target) in {canonical_url(u) for u in chain + [url]}
+            self._finish(url, FAILED if loop else SKIPPED, "redirect_loop" if loop else "redirect", **common)
+            request = self.discover(target, depth, url, chain + [url])
+            return [request] if request is not None else []
+        if response.status >= 400 or response.status < 200:
+            self._finish(url, FAILED, f"http_{response.status}", **common)
+            return []
+        ctype = _content_type(response.headers)
+        if ctype and ctype not in HTML_TYPES or not isinstance(response, HtmlResponse):
+            self._finish(url, SKIPPED, "content_type", **common)
+            return []
+        self.warc.write(
+            url, response.request.method,
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.request.headers.items() for v in vs],
+            response.status, "",
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
+            response.body, ip=str(response.ip_address) if response.ip_address else None,
+        )
+        requests = self._follow(response, depth)
+        self._finish(url, FETCHED, None, **common)
+        return requests
+
+    def parse_sitemap(self, response: Response):
+        url = response.request.url
+        requests = []
+        try:
+            entries = [entry["loc"] for entry in Sitemap(response.body) if "loc" in entry]
+        except Exception:  # not a sitemap: lxml raises several types on garbage
+            entries = []
+        for loc in entries:
+            request = self.discover(loc, 0, url)
+            if request is not None:
+                requests.append(request)
+        self._finish(url, SKIPPED if entries else FAILED, "sitemap" if entries else "not_a_sitemap",
+                     status=response.status, depth=0, referer=None, nbytes=len(response.body))
+        return requests
+
+    def failed(self, failure):
+        request = failure.request
+        outcome, reason = failure_reason(failure.value)
+        self._finish(request.url, outcome, reason, depth=request.meta.get("jl_depth"), referer=request.meta.get("jl_referer"))
+
+    def _closed(self, spider, reason):
+        if self.warc:
+            self.warc.close()
+        self.state.close()

@@ -1,0 +1,128 @@
+"""The crawl's books and its resumable state: ``crawl_log.jsonl`` and ``crawl_state/frontier.jsonl``.
+
+Every URL the crawler discovers gets exactly one line in ``crawl_log.jsonl``, written when its
+fate is final: ``fetched`` (stored in the WARC), ``skipped`` (a rule said no: ``robots``,
+``offsite``, ``max_depth``, ``max_pages``, ``content_type``, ``too_large``, ``duplicate``,
+``private_address``, ``redirect``, ``sitemap``) or ``failed`` (``http_404``, ``timeout``, ``dns``,
+``redirect_loop``, ...). A URL that is scheduled for download is first appended to the frontier
+journal. Both files are appended line by line and flushed, so after a SIGKILL the URLs in the
+frontier without a log line are exactly the work left.
+
+Why not scrapy's JOBDIR alone: its request queue survives a kill, but the duplicate filter's file
+and the spider state are written on a clean close (or are buffered), so a SIGKILLed crawl resumed
+from JOBDIR refetches pages or forgets them. Our journal is the source of truth instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+FETCHED, SKIPPED, FAILED = "fetched", "skipped", "failed"
+TRACKING_PARAMS = ("utm_", "spm", "from", "share_token")  # query keys that never change the page
+
+
+def canonical_url(url: str) -> str:
+    """The key that decides "same page": lower-case host, no default port or fragment, sorted
+    query without tracking parameters (``utm_*``, ``spm``...)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(TRACKING_PARAMS)]
+    netloc = (parts.hostname or "").lower()
+    if parts.port and not (parts.scheme, parts.port) in (("http", 80), ("https", 443)):
+        netloc += f":{parts.port}"
+    path = parts.path or "/"
+    return canonicalize_url(urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), "")))
+
+
+@dataclass
+class Pending:
+    url: str
+    depth: int
+    referer: str | None
+    chain: list[str]  # URLs that redirected to this one (to detect loops)
+
+
+class CrawlState:
+    """Append-only log and frontier of one output folder, reloaded on ``--resume``."""
+
+    def __init__(self, out: str | Path, resume: bool = False):
+        out = Path(out)
+        self.log_path = out / "crawl_log.jsonl"
+        self.frontier_path = out / "crawl_state" / "frontier.jsonl"
+        if self.log_path.exists() and not resume:
+            raise FileExistsError(f"{out} already holds a crawl: add --resume to continue it, or choose another --out")
+        self.frontier_path.parent.mkdir(parents=True, exist_ok=True)
+        self.logged: dict[str, dict] = {}
+        self.frontier: dict[str, Pending] = {}
+        self.known: set[str] = set()  # raw URLs discovered
+        self.seen: set[str] = set()  # their canonical forms
+        if resume:
+            self._load()
+        self._log = open(self.log_path, "a", encoding="utf-8")
+        self._frontier = open(self.frontier_path, "a", encoding="utf-8")
+
+    @staticmethod
+    def _lines(path: Path) -> list[dict]:
+        rows = []
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:  # a line cut by the kill: its URL is simply redone
+                    continue
+        return rows
+
+    def _load(self) -> None:
+        for row in self._lines(self.frontier_path):
+            self.frontier[row["url"]] = Pending(row["url"], row["depth"], row.get("referer"), row.get("chain", []))
+        for row in self._lines(self.log_path):
+            self.logged[row["url"]] = row
+        for url in list(self.frontier) + list(self.logged):
+            self.known.add(url)
+            self.seen.add(canonical_url(url))
+
+    @property
+    def scheduled(self) -> int:
+        return len(self.frontier)
+
+    def pending(self) -> list[Pending]:
+        """Frontier URLs without a final outcome, in discovery order."""
+        return [p for url, p in self.frontier.items() if url not in self.logged]
+
+    def see(self, url: str) -> str | None:
+        """Mark ``url`` discovered. Returns None if it is new, ``"known"`` if this exact URL was
+        discovered before (nothing to log), ``"duplicate"`` if another spelling of it was."""
+        if url in self.known:
+            return "known"
+        self.known.add(url)
+        canon = canonical_url(url)
+        if canon in self.seen:
+            return "duplicate"
+        self.seen.add(canon)
+        return None
+
+    def schedule(self, pending: Pending) -> None:
+        self.frontier[pending.url] = pending
+        self._frontier.write(json.dumps(pending.__dict__, ensure_ascii=False) + "\n")
+        self._frontier.flush()
+
+    def finish(
+        self, url: str, outcome: str, reason: str | None, *, status: int | None = None, depth: int | None = None,
+        referer: str | None = None, nbytes: int | None = None,
+    ) -> dict:
+        """Write the URL's one log line (a second outcome for the same URL is a bug: refused)."""
+        if url in self.logged:
+            raise RuntimeError(f"crawl log: {url} already has an outcome")
+        row = {"url": url, "outcome": outcome, "reason": reason, "status": status, "depth": depth, "referer": referer, "bytes": nbytes}
+        self.logged[url] = row
+        self._log.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._log.flush()
+        return row
+
+    def close(self) -> None:
+        self._log.close()
+        self._frontier.close()

@@ -1,0 +1,248 @@
+"""Web pages → documents with their main text: two datatrove steps, ``read_web`` and ``extract``.
+
+Why our own reader instead of datatrove's ``WarcReader``: that one skips, without a trace, any
+record that has no ``WARC-Identified-Payload-Type`` header and that libmagic does not call HTML
+(13 of 35 real Chinese news pages in our planning run), and it decodes bytes as UTF-8 or a
+cchardet guess, ignoring the HTTP charset. ``read_web`` counts every payload record it meets and
+either passes it on as a document whose text is the decoded HTML, or drops it with a reason
+(``not_html``, ``http_404``, ``too_large``, ``empty``, ``corrupt_warc``, ``malformed_json``, ...).
+Decoding follows :mod:`jinglian.corpus.charset` and is recorded in ``charset`` / ``charset_source``.
+
+``extract`` then replaces the HTML with trafilatura's main text. Settings, chosen by measurement
+on ``../shared/data/extraction`` (``bench/extract.py``): ``favor_precision=True`` and
+``include_comments=False`` on the text we decoded (mean bigram F1 0.958 on modern UTF-8 pages and
+0.951 on GBK pages, against 0.896 / 0.901 for trafilatura's defaults on raw bytes). A per-page
+time limit (SIGALRM, in the worker's main thread) and the reader's byte limit keep a pathological
+page from hanging or crashing a run: it is dropped as ``timeout`` or ``too_large``.
+
+Inputs: WARC / WARC.gz (ours or Common Crawl), WET (its text is kept as is), JSONL with an
+``html`` field (and optional ``url``, ``id``, ``fetch_time``), and ``.html`` / ``.htm`` files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from jinglian.corpus.charset import decode_html
+from jinglian.corpus.crawl.warc import WARC_SUFFIXES, WarcDamage, iter_warc
+from jinglian.corpus.readers import InputError
+from jinglian.corpus.stats import IN, KEPT, AccountedFilter, AccountedStep, Verdict
+
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
+HTML_SUFFIXES = (".html", ".htm")
+WEB_SUFFIXES = WARC_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # larger pages are dropped as too_large before decoding
+DEFAULT_TIME_LIMIT = 10.0  # seconds of trafilatura per page
+REJECT_PREVIEW = 4000  # characters of a rejected page kept in rejected/ (enough to see why)
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def expand_web_inputs(paths: list[str]) -> list[str]:
+    """Input files in a stable order; folders are searched recursively for WARC/WET/JSONL/HTML."""
+    files: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(WEB_SUFFIXES))
+            if not found:
+                raise InputError(raw, None, "no_input", f"no {'/'.join(WEB_SUFFIXES)} files in this folder")
+            files.extend(found)
+        elif path.is_file():
+            if not path.name.lower().endswith(WEB_SUFFIXES):
+                raise InputError(raw, None, "unsupported", f"unsupported file type (use {', '.join(WEB_SUFFIXES)})")
+            files.append(str(path))
+        else:
+            raise InputError(raw, None, "missing", "no such file or folder")
+    return files
+
+
+def _reject(doc_id: str, text: str, **metadata) -> Document:
+    return Document(text=text[:REJECT_PREVIEW], id=doc_id, metadata={k: v for k, v in metadata.items() if v is not None})
+
+
+class WebPageReader(AccountedStep):
+    """Reads pages; ``in`` counts payload records (or JSONL lines, or HTML files) met."""
+
+    name = "read_web"
+
+    def __init__(self, files: list[str], max_bytes: int = DEFAULT_MAX_BYTES, rejects_dir: str | None = None):
+        super().__init__(rejects_dir)
+        self.files, self.max_bytes = files, max_bytes
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        with self.rejects() as rejects:
+            for path in self.files[rank::world_size]:
+                for item in self._pages(path):
+                    self.stat_update(IN)
+                    doc, verdict = item
+                    if verdict is None:
+                        self.stat_update(KEPT)
+                        self.update_doc_stats(doc)
+                        yield doc
+                    else:
+                        self.drop(doc, verdict, rank, rejects)
+
+    def _pages(self, path: str) -> Iterator[tuple[Document, Verdict]]:
+        name = path.lower()
+        if name.endswith(WARC_SUFFIXES):
+            yield from self._warc(path)
+        elif name.endswith(HTML_SUFFIXES):
+            body = Path(path).read_bytes()
+            yield self._page(path, path, None, None, None, body[: self.max_bytes], len(body) > self.max_bytes, path)
+        else:
+            yield from self._jsonl(path)
+
+    def _page(
+        self, doc_id: str, url: str | None, date: str | None, status: int | None, content_type: str | None,
+        body: bytes, truncated: bool, source: str,
+    ) -> tuple[Document, Verdict]:
+        """Check and decode one fetched page; the verdict is None when it goes on to extraction."""
+        meta = dict(url=url, fetch_time=date, http_status=status, content_type=content_type, source_file=source)
+        if truncated:
+            return _reject(doc_id, body[:REJECT_PREVIEW].decode("utf-8", "replace"), **meta), ("too_large", f">{self.max_bytes} bytes")
+        if status is not None and not 200 <= status < 300:
+            return _reject(doc_id, "", **meta), f"http_{status}"
+        mime = (content_type or "").split(";")[0].strip().lower()
+        if mime and mime not in HTML_TYPES:
+            return _reject(doc_id, "", **meta), ("not_html", mime)
+        if not body.strip():
+            return _reject(doc_id, "", **meta), "empty"
+        decoded = decode_html(body, content_type)
+        meta.update(charset=decoded.charset, charset_source=decoded.source, charset_errors=decoded.errors)
+        return Document(text=decoded.text, id=doc_id, metadata={k: v for k, v in meta.items() if v is not None}), None
+
+    def _warc(self, path: str) -> Iterator[tuple[Document, Verdict]]:
+        for item in iter_warc(path, self.max_bytes):
+            if isinstance(item, WarcDamage):
+                doc = _reject(f"{path}@{item.offset}", "", source_file=path, error=item.detail)
+                yield doc, ("corrupt_warc", item.detail)
+                continue
+            if item.record_type == "conversion":  # WET: text already extracted by Common Crawl
+                meta = dict(url=item.url, fetch_time=item.date, source_file=path, source_format="wet", charset="utf-8")
+                text = item.body.decode("utf-8", "replace")
+                if item.truncated:
+                    yield _reject(item.record_id, text, **meta), ("too_large", f">{self.max_bytes} bytes")
+                elif not text.strip():
+                    yield _reject(item.record_id, "", **meta), "empty"
+                else:
+                    yield Document(text=text, id=item.record_id, metadata=meta), None
+                continue
+            yield self._page(
+                item.record_id, item.url, item.date, item.status, item.content_type, item.body, item.truncated, path
+            )
+
+    def _jsonl(self, path: str) -> Iterator[tuple[Document, Verdict]]:
+        opener = gzip.open if path.endswith(".gz") else open
+        try:
+            with opener(path, "rb") as f:
+                for lineno, raw in enumerate(f, start=1):
+                    if not raw.strip():
+                        continue
+                    doc_id = f"{path}:{lineno}"
+                    try:
+                        record = json.loads(raw)
+                    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                        yield _reject(doc_id, raw.decode("utf-8", "replace"), source_file=path), ("malformed_json", str(err)[:200])
+                        continue
+                    html = record.get("html") if isinstance(record, dict) else None
+                    if not isinstance(html, str):
+                        yield _reject(doc_id, raw.decode("utf-8", "replace"), source_file=path), "missing_html"
+                        continue
+                    body = html.encode("utf-8")  # already text: decoding is a no-op, recorded as such
+                    doc, verdict = self._page(
+                        str(record.get("id") or doc_id), record.get("url"), record.get("fetch_time"),
+                        None, None, body[: self.max_bytes], len(body) > self.max_bytes, path,
+                    )
+                    if verdict is None:
+                        doc.metadata.update(charset="utf-8", charset_source="jsonl")
+                    yield doc, verdict
+        except (OSError, EOFError) as err:  # a truncated .gz
+            yield _reject(f"{path}:end", "", source_file=path), ("corrupt_file", str(err)[:200])
+
+
+class ExtractTimeout(Exception):
+    """A page took longer than the time limit in trafilatura."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`ExtractTimeout` after ``seconds``; a no-op outside the main thread (no SIGALRM)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise ExtractTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def extract_main_text(html: str, url: str | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT):
+    """trafilatura with jinglian's settings; returns its Document (text, title, author, date) or None."""
+    from trafilatura import bare_extraction
+
+    with time_limit(time_limit_s):
+        return bare_extraction(
+            html, url=url, favor_precision=True, include_comments=False, with_metadata=True, include_tables=True
+        )
+
+
+class MainTextExtractor(AccountedFilter):
+    """Replaces a page's HTML with its main text; drops ``no_text``, ``timeout``, ``extract_error``."""
+
+    name = "extract"
+
+    def __init__(self, time_limit_s: float = DEFAULT_TIME_LIMIT, rejects_dir: str | None = None):
+        super().__init__(rejects_dir)
+        self.time_limit_s = time_limit_s
+
+    def check(self, doc: Document) -> Verdict:
+        if doc.metadata.get("source_format") == "wet":
+            return None
+        try:
+            result = extract_main_text(doc.text, doc.metadata.get("url"), self.time_limit_s)
+        except ExtractTimeout:
+            doc.text = doc.text[:REJECT_PREVIEW]
+            return "timeout", self.time_limit_s
+        except (RecursionError, MemoryError, ValueError, TypeError) as err:
+            doc.text = doc.text[:REJECT_PREVIEW]
+            return "extract_error", f"{type(err).__name__}: {err}"[:200]
+        if result is None or not (result.text or "").strip():
+            doc.text = doc.text[:REJECT_PREVIEW]
+            return "no_text"
+        doc.text = result.text
+        for key in ("title", "author", "date", "sitename"):
+            value = getattr(result, key, None)
+            if value:
+                doc.metadata[key] = value
+        return None
+
+
+def extract_steps(
+    files: list[str],
+    rejects_dir: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    time_limit_s: float = DEFAULT_TIME_LIMIT,
+) -> list[PipelineStep]:
+    """The steps that turn web inputs into documents; ``curate`` puts the Normalizer and the rest after them."""
+    return [
+        WebPageReader(files, max_bytes=max_bytes, rejects_dir=rejects_dir),
+        MainTextExtractor(time_limit_s=time_limit_s, rejects_dir=rejects_dir),
+    ]
