@@ -101,6 +101,7 @@ COMMAND_MODULES = [
     "jinglian.commands.curate",
     "jinglian.commands.crawl",
     "jinglian.commands.report",
+    "jinglian.commands.dedup",
 ]
 
 

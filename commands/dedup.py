@@ -1,0 +1,88 @@
+"""``jinglian dedup``: exact + MinHash near-duplicate removal, optionally against an incremental index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jinglian.cli import console, default_workers, fail, print_books, task_progress, user_errors
+
+DEDUP_EXAMPLE = """
+Example:
+
+    jinglian sample docs.jsonl && jinglian dedup docs.jsonl --out deduped --index corpus-index
+
+Exact duplicates (same text once normalized: NFKC, 繁→简, lower case, punctuation and whitespace
+removed) and near-duplicates (MinHash LSH on character 5-grams of that text, estimated Jaccard >=
+--threshold) are removed; the earliest document in input order (files in the order given, then
+line order) survives. Writes OUT/documents/, OUT/rejected/dedup/ (each with `duplicate_of` and
+`dedup_jaccard`), OUT/stats.json and OUT/dedup/ (work files, summary.json, logs). With --index, the
+input is also deduplicated against every batch indexed before, and what it keeps is added.
+Run the same command again after an interruption: finished tasks are skipped.
+"""
+
+
+def dedup(
+    inputs: Annotated[list[str], typer.Argument(help="Input files or folders.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    threshold: Annotated[float, typer.Option(help="Estimated Jaccard (character 5-grams) at or above which two documents are duplicates.")] = 0.7,
+    index: Annotated[Path | None, typer.Option("--index", help="Incremental index folder (created when new).")] = None,
+    workers: Annotated[int, typer.Option(help="Tasks run at once (default: number of cores).")] = default_workers(),
+    executor: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
+    fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
+    t2s: Annotated[bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")] = True,
+    ngram: Annotated[int, typer.Option(help="Characters per shingle.")] = 5,
+    bands: Annotated[int, typer.Option(help="LSH bands (bands x rows signature values).")] = 14,
+    rows: Annotated[int, typer.Option(help="Signature values per LSH band.")] = 8,
+    txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' or 'paragraph'.")] = "file",
+    on_error: Annotated[str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")] = "fail",
+    text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
+    id_key: Annotated[str, typer.Option(help="Field holding the document id (default: file/line).")] = "id",
+) -> None:
+    """Remove exact and near-duplicate documents (MinHash LSH), optionally against an incremental index."""
+    from jinglian.corpus.dedup.minhash import DedupConfig
+    from jinglian.corpus.dedup.runner import run_dedup
+    from jinglian.corpus.readers import expand_inputs
+
+    if executor == "slurm":
+        fail("dedup runs its four stages one after another and waits for each: use --executor local or ray")
+    with user_errors():
+        files = expand_inputs(inputs)
+        config = DedupConfig(ngram=ngram, bands=bands, rows=rows, threshold=threshold)
+        reader = {"text_key": text_key, "id_key": id_key, "txt_mode": txt_mode, "on_error": on_error}
+        bars = []  # one bar per stage, each closed before the next opens
+
+        def on_stage(name: str):
+            if bars:
+                bars.pop().__exit__(None, None, None)
+            bars.append(task_progress(f"dedup {name}"))
+            return bars[-1].__enter__()
+
+        try:
+            result = run_dedup(files, out, config=config, index_dir=index, workers=workers, executor=executor,
+                               fmt=fmt, t2s=t2s, reader_options=reader, on_stage=on_stage)
+        finally:
+            if bars:
+                bars.pop().__exit__(None, None, None)
+    result.books.save(out / "stats.json")
+    print_books(result.books, title=f"jinglian dedup: {len(files)} file(s)")
+    s = result.summary
+    console.print(
+        f"clusters: {s['clusters']} (largest {s['largest_cluster']} documents); "
+        f"{s['exact_duplicates']} exact + {s['near_duplicates']} near duplicates"
+        + (f", {s['duplicates_of_index']} of them already in the index" if index else "")
+        + f"; {s['exact_only_short']} too short for MinHash (exact only), {s['not_deduplicated_empty']} with no letters"
+    )
+    if index:
+        added = "batch already indexed" if result.indexed is None else f"{result.indexed} documents added"
+        console.print(f"index: {index} ({added})")
+    console.print(f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}")
+    console.print(f"wall time: {result.wall_seconds:.1f} s")
+    if not result.books.balanced:
+        fail("the books do not balance; see stats.json", code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help=(dedup.__doc__ or "") + "\n\n" + DEDUP_EXAMPLE)(dedup)
