@@ -144,3 +144,139 @@ def write_sample_jsonl(path: str | Path, n: int = 200, seed: int = 0) -> Path:
         for doc in sample_documents(n, seed):
             f.write(json.dumps(doc, ensure_ascii=False) + "\n")
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Dirty documents: what the filters must drop. Separate from ``sample_documents`` (whose output
+# stays unchanged); written for jinglian from patterns seen on the Chinese web, no third-party text.
+# ---------------------------------------------------------------------------------------------
+
+GAMBLING_SITES = ["澳门威尼斯人", "澳门新葡京", "金沙娱乐城", "太阳城集团", "皇冠体育", "永利皇宫", "银河娱乐"]
+GAMBLING_GAMES = ["百家乐", "时时彩", "北京赛车", "六合彩", "真人视讯", "体育投注", "老虎机", "捕鱼游戏"]
+GAMBLING_PITCH = [
+    "首存即送百分之百彩金，注册就送彩金",
+    "官方直营，信誉平台，提款秒到账",
+    "每日返水无上限，万人在线同时下注",
+    "最新网址请收藏，防止走丢",
+    "真人荷官在线发牌，公平公正",
+]
+PORN_LINES = [
+    "同城交友约炮，附近美女一夜情",
+    "免费成人视频在线观看，高清无码",
+    "午夜福利视频，老司机带你看片",
+    "裸聊直播间，性感美女主播在线",
+    "成人电影网站，每日更新精品资源",
+]
+SEO_PRODUCTS = ["不锈钢水箱", "钢结构厂房", "除甲醛公司", "无缝钢管", "办公家具", "防水涂料"]
+SEO_SUFFIXES = ["价格", "多少钱", "哪家好", "厂家", "批发", "报价", "图片", "排名", "电话", "直销"]
+NAV_ITEMS = [
+    "首页", "新闻中心", "产品展示", "联系我们", "关于我们", "在线留言", "网站地图", "企业文化", "人才招聘",
+    "上一篇", "下一篇", "返回顶部", "设为首页", "加入收藏", "热门标签", "最新文章", "友情链接", "版权所有",
+]
+CONTACT_SERVICES = ["代开发票", "办理各类证件", "高价回收手机", "无抵押贷款", "刷单兼职日结", "POS机办理"]
+CODE_LINES = [
+    "import os", "def main():", "    for i in range(10):", "        print(i)", "if __name__ == '__main__':",
+    "    main()", "#include <stdio.h>", "int main(void) {", "    return 0;", "}",
+]
+ENGLISH_NAV = ["Home", "About Us", "Products", "Contact", "Login", "Register", "Privacy Policy", "Terms of Use"]
+_PINYIN = {"新": "xin", "闻": "wen", "学": "xue", "校": "xiao", "市": "shi", "技": "ji", "术": "shu",
+           "中": "zhong", "心": "xin", "大": "da", "赛": "sai", "届": "jie", "动": "dong", "育": "yu",
+           "的": "de", "是": "shi", "在": "zai", "人": "ren", "了": "le", "有": "you", "和": "he", "业": "ye",
+           "发": "fa", "展": "zhan", "生": "sheng", "医": "yi", "健": "jian", "康": "kang", "家": "jia", "年": "nian"}
+
+
+def _phone(rng: random.Random) -> str:
+    return "1" + rng.choice("3578") + "".join(rng.choice("0123456789") for _ in range(9))
+
+
+def _dirty_gambling(rng: random.Random) -> str:
+    site = rng.choice(GAMBLING_SITES)
+    lines = [f"{site}官网 - {rng.choice(GAMBLING_GAMES)} {rng.choice(GAMBLING_GAMES)} 在线娱乐"]
+    for _ in range(rng.randint(4, 8)):
+        lines.append(f"{rng.choice(GAMBLING_PITCH)}，{rng.choice(GAMBLING_GAMES)}{rng.choice(['火爆进行中', '等你来玩', '天天开奖'])}")
+    lines.append(f"客服QQ：{rng.randint(10000000, 999999999)} 网址：www.{rng.randint(100, 999)}{rng.choice(['bet', 'vip', 'yl'])}.com")
+    return "\n".join(lines)
+
+
+def _dirty_porn(rng: random.Random) -> str:
+    lines = rng.sample(PORN_LINES, k=4) + [f"加微信{_phone(rng)}看更多", "点击进入>>"]
+    return "\n".join(lines * rng.randint(1, 2))
+
+
+def _dirty_seo(rng: random.Random) -> str:
+    product = rng.choice(SEO_PRODUCTS)
+    words = [product + rng.choice(SEO_SUFFIXES) for _ in range(rng.randint(25, 45))]
+    city = rng.choice(["北京", "上海", "广州", "深圳", "成都", "郑州"])
+    return f"{city}{product}，" + "，".join(words) + f"。{city}{product}欢迎来电咨询。"
+
+
+def _dirty_nav(rng: random.Random) -> str:
+    items = rng.sample(NAV_ITEMS, k=rng.randint(10, 16))
+    return "\n".join(items + [f"Copyright © 20{rng.randint(10, 24)} 版权所有 备案号：京ICP备{rng.randint(10000000, 99999999)}号"])
+
+
+def _dirty_gibberish(rng: random.Random) -> str:
+    return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(200, 400)))
+
+
+def _dirty_contact(rng: random.Random) -> str:
+    lines = []
+    for _ in range(rng.randint(4, 7)):
+        service = rng.choice(CONTACT_SERVICES)
+        lines.append(f"{service}，电话{_phone(rng)}，QQ{rng.randint(10000000, 999999999)}，微信同号，诚信经营")
+    return "\n".join(lines)
+
+
+def _dirty_pinyin(rng: random.Random) -> str:
+    topic = rng.choice(list(TOPICS))
+    text = "".join(rng.sample(TOPICS[topic], k=4))
+    return "".join(f"{c}({_PINYIN[c]})" if c in _PINYIN and rng.random() < 0.7 else c for c in text)
+
+
+def _dirty_hidden_gambling(rng: random.Random) -> str:
+    """A normal-looking article with gambling site names slipped in (the hard Common Crawl case)."""
+    topic = rng.choice(list(TOPICS))
+    paragraphs = _paragraphs(rng, TOPICS[topic], 3)
+    site, game = rng.choice(GAMBLING_SITES), rng.choice(GAMBLING_GAMES)
+    paragraphs.insert(1, f"（本文由{site}{game}独家赞助，{site}官网注册送彩金）")
+    paragraphs.append(f"相关推荐：{site}｜{rng.choice(GAMBLING_SITES)}｜{game}")
+    return "\n\n".join(paragraphs)
+
+
+def _dirty_code(rng: random.Random) -> str:
+    return "\n".join(rng.choice(CODE_LINES) for _ in range(rng.randint(15, 30)))
+
+
+def _dirty_english_nav(rng: random.Random) -> str:
+    return "\n".join(rng.sample(ENGLISH_NAV, k=6) + ["新闻", "Copyright 2023 All rights reserved"])
+
+
+def _dirty_repeated(rng: random.Random) -> str:
+    line = rng.choice(TOPICS[rng.choice(list(TOPICS))])
+    return "\n".join([line] * rng.randint(8, 20))
+
+
+DIRTY_KINDS = {
+    "gambling": _dirty_gambling,
+    "porn": _dirty_porn,
+    "seo": _dirty_seo,
+    "nav": _dirty_nav,
+    "gibberish": _dirty_gibberish,
+    "contact": _dirty_contact,
+    "pinyin": _dirty_pinyin,
+    "hidden_gambling": _dirty_hidden_gambling,
+    "code": _dirty_code,
+    "english_nav": _dirty_english_nav,
+    "repeated": _dirty_repeated,
+}
+
+
+def dirty_documents(n: int = 110, seed: int = 0) -> list[dict]:
+    """``n`` documents the filters must drop, kinds in turn: ``{"id", "text", "metadata": {"kind"}}``."""
+    rng = random.Random(seed)
+    kinds = list(DIRTY_KINDS)
+    docs = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        docs.append({"id": f"dirty-{i:05d}", "text": DIRTY_KINDS[kind](rng), "metadata": {"kind": kind, "label": "dirty"}})
+    return docs
