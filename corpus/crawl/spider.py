@@ -141,7 +141,8 @@ class JinglianSpider(scrapy.Spider):
             if request is not None:
                 yield request
         for url in self.sitemaps:
-            if self.state.see(url) is None:
+            self.state.see(url)
+            if url not in self.state.logged:
                 yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.failed, dont_filter=True,
                                      meta={"jl_depth": 0, "jl_referer": None, "jl_chain": []})
 
