@@ -27,17 +27,30 @@ Run the same command again after an interruption: finished tasks are skipped.
 def dedup(
     inputs: Annotated[list[str], typer.Argument(help="Input files or folders.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
-    threshold: Annotated[float, typer.Option(help="Estimated Jaccard (character 5-grams) at or above which two documents are duplicates.")] = 0.7,
-    index: Annotated[Path | None, typer.Option("--index", help="Incremental index folder (created when new).")] = None,
-    workers: Annotated[int, typer.Option(help="Tasks run at once (default: number of cores).")] = default_workers(),
+    threshold: Annotated[
+        float,
+        typer.Option(
+            help="Estimated Jaccard (character 5-grams) at or above which two documents are duplicates."
+        ),
+    ] = 0.7,
+    index: Annotated[
+        Path | None, typer.Option("--index", help="Incremental index folder (created when new).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Tasks run at once (default: number of cores).")
+    ] = default_workers(),
     executor: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
-    t2s: Annotated[bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")] = True,
+    t2s: Annotated[
+        bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")
+    ] = True,
     ngram: Annotated[int, typer.Option(help="Characters per shingle.")] = 5,
     bands: Annotated[int, typer.Option(help="LSH bands (bands x rows signature values).")] = 14,
     rows: Annotated[int, typer.Option(help="Signature values per LSH band.")] = 8,
     txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' or 'paragraph'.")] = "file",
-    on_error: Annotated[str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")] = "fail",
+    on_error: Annotated[
+        str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")
+    ] = "fail",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
     id_key: Annotated[str, typer.Option(help="Field holding the document id (default: file/line).")] = "id",
 ) -> None:
@@ -61,8 +74,18 @@ def dedup(
             return bars[-1].__enter__()
 
         try:
-            result = run_dedup(files, out, config=config, index_dir=index, workers=workers, executor=executor,
-                               fmt=fmt, t2s=t2s, reader_options=reader, on_stage=on_stage)
+            result = run_dedup(
+                files,
+                out,
+                config=config,
+                index_dir=index,
+                workers=workers,
+                executor=executor,
+                fmt=fmt,
+                t2s=t2s,
+                reader_options=reader,
+                on_stage=on_stage,
+            )
         finally:
             if bars:
                 bars.pop().__exit__(None, None, None)
@@ -78,7 +101,9 @@ def dedup(
     if index:
         added = "batch already indexed" if result.indexed is None else f"{result.indexed} documents added"
         console.print(f"index: {index} ({added})")
-    console.print(f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}")
+    console.print(
+        f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}"
+    )
     console.print(f"wall time: {result.wall_seconds:.1f} s")
     if not result.books.balanced:
         fail("the books do not balance; see stats.json", code=1)

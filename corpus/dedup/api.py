@@ -26,7 +26,9 @@ class Duplicate:
     exact: bool
 
 
-def find_duplicates(texts: list[str], config: DedupConfig = DEFAULT_CONFIG, *, t2s: bool = True) -> list[Duplicate]:
+def find_duplicates(
+    texts: list[str], config: DedupConfig = DEFAULT_CONFIG, *, t2s: bool = True
+) -> list[Duplicate]:
     """The duplicates among ``texts``, earliest kept; ``[i for i ... if i not in dup]`` dedups a list."""
     hasher = MinHasher(config)
     keys = [dedup_key(t, t2s=t2s) for t in texts]
@@ -43,8 +45,11 @@ def find_duplicates(texts: list[str], config: DedupConfig = DEFAULT_CONFIG, *, t
     for band in range(config.bands):
         edges.append(
             bucket_pairs(
-                hasher.band_keys(sigs[has_sig], band), nodes[has_sig],
-                signatures=lambda n: sigs[n.astype(np.intp)], threshold=config.threshold, max_checks=config.max_checks,
+                hasher.band_keys(sigs[has_sig], band),
+                nodes[has_sig],
+                signatures=lambda n: sigs[n.astype(np.intp)],
+                threshold=config.threshold,
+                max_checks=config.max_checks,
             )
         )
     a = np.concatenate([e[0] for e in edges])

@@ -46,7 +46,9 @@ class DedupIndex:
         meta_path = index.folder / "index.json"
         if not meta_path.exists():
             if index.folder.exists() and any(index.folder.iterdir()):
-                raise DedupIndexError(f"{index.folder}: not a jinglian dedup index (no index.json, folder not empty)")
+                raise DedupIndexError(
+                    f"{index.folder}: not a jinglian dedup index (no index.json, folder not empty)"
+                )
             index.folder.mkdir(parents=True, exist_ok=True)
             meta = {"format": FORMAT, "version": VERSION, "config": config.identity()}
             meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -60,9 +62,13 @@ class DedupIndex:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise DedupIndexError(f"{path}: corrupted index metadata ({err})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise DedupIndexError(f"{path}: not a jinglian dedup index (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+            raise DedupIndexError(
+                f"{path}: not a jinglian dedup index (format {meta.get('format') if isinstance(meta, dict) else None!r})"
+            )
         if meta.get("version") != VERSION:
-            raise DedupIndexError(f"{path}: index version {meta.get('version')}, this jinglian reads version {VERSION}")
+            raise DedupIndexError(
+                f"{path}: index version {meta.get('version')}, this jinglian reads version {VERSION}"
+            )
         if meta.get("config") != self.config.identity():
             raise DedupIndexError(
                 f"{path}: built with {meta.get('config')}, this run uses {self.config.identity()}; "
@@ -71,9 +77,13 @@ class DedupIndex:
         for manifest in self._manifests():
             try:
                 info = json.loads(manifest.read_text(encoding="utf-8"))
-                SignatureSet(self._prefix(manifest), self.config.num_perm).check(expected=info["documents"], with_ids=True)
+                SignatureSet(self._prefix(manifest), self.config.num_perm).check(
+                    expected=info["documents"], with_ids=True
+                )
             except (OSError, KeyError, TypeError, json.JSONDecodeError, StoreError) as err:
-                raise DedupIndexError(f"{manifest.parent}: corrupted index segment {manifest.name} ({err})") from None
+                raise DedupIndexError(
+                    f"{manifest.parent}: corrupted index segment {manifest.name} ({err})"
+                ) from None
 
     def _manifests(self) -> list[Path]:
         return sorted((self.folder / "segments").glob("*.manifest.json"))
@@ -114,8 +124,13 @@ class DedupIndex:
         number = 1 + max((int(m.name.split(".")[0]) for m in manifests), default=-1)
         prefix = self.folder / "segments" / f"{number:05d}"
         empty = np.zeros((0, self.config.num_perm), np.uint32)
-        write_set(prefix, np.concatenate(sigs) if sigs else empty, np.concatenate(exact) if exact else np.zeros(0),
-                  np.concatenate(kind) if kind else np.zeros(0), ids)
+        write_set(
+            prefix,
+            np.concatenate(sigs) if sigs else empty,
+            np.concatenate(exact) if exact else np.zeros(0),
+            np.concatenate(kind) if kind else np.zeros(0),
+            ids,
+        )
         manifest = prefix.with_name(prefix.name + ".manifest.json")
         tmp = manifest.with_suffix(".tmp")
         tmp.write_text(json.dumps({"documents": len(ids), "batch": batch}), encoding="utf-8")

@@ -53,7 +53,9 @@ class DedupConfig:
 
     def identity(self) -> dict:
         """What must match between an index and a run (threshold and max_checks may differ)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("threshold", "max_checks")} | {"scheme": "oph-od-v1"}
+        return {k: v for k, v in asdict(self).items() if k not in ("threshold", "max_checks")} | {
+            "scheme": "oph-od-v1"
+        }
 
     def __post_init__(self):
         if not 0.0 < self.threshold <= 1.0:
@@ -88,7 +90,9 @@ class MinHasher:
     @cached_property
     def _band_mult(self) -> np.ndarray:
         rng = np.random.default_rng(self.config.seed + 1)
-        return rng.integers(1, 2**63, size=(self.config.bands, self.config.rows), dtype=np.uint64) | np.uint64(1)
+        return rng.integers(
+            1, 2**63, size=(self.config.bands, self.config.rows), dtype=np.uint64
+        ) | np.uint64(1)
 
     def signature_of_hashes(self, hashes: np.ndarray) -> np.ndarray | None:
         """uint32[k] signature of a set of uint64 shingle hashes; None when there are none."""

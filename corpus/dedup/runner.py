@@ -105,8 +105,15 @@ def run_stages(
         progress = on_stage(stage.name) if on_stage else None
         out = Path(work) / f"{number}_{stage.name}"
         results.append(
-            run_pipeline(stage.pipeline, out, tasks=stage.tasks, workers=max(1, min(workers, stage.tasks)),
-                         executor=executor, on_progress=progress, **options)
+            run_pipeline(
+                stage.pipeline,
+                out,
+                tasks=stage.tasks,
+                workers=max(1, min(workers, stage.tasks)),
+                executor=executor,
+                on_progress=progress,
+                **options,
+            )
         )
     return results
 
@@ -154,7 +161,12 @@ def run_dedup(
         source=[DocumentReader(files, **opts)],
         replay=[DocumentReader(files, rejects_dir=rejects, **opts)],
         sink=[document_writer(out / "documents", fmt)],
-        work=work, tasks=len(files), config=config, index=index, rejects_dir=rejects, t2s=t2s,
+        work=work,
+        tasks=len(files),
+        config=config,
+        index=index,
+        rejects_dir=rejects,
+        t2s=t2s,
     )
     results = run_stages(stages, work, workers=workers, executor=executor, on_stage=on_stage)
     indexed = update_index(index, work, len(files), config) if index else None

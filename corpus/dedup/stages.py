@@ -69,7 +69,9 @@ class DedupSignature(PipelineStep):
             self.stat_update("documents")
             yield doc
         matrix = np.stack(sigs) if sigs else np.zeros((0, self.config.num_perm), np.uint32)
-        write_set(shard_prefix(self.work, rank), matrix, np.array(exact, np.uint64), np.array(kind, np.uint8), ids)
+        write_set(
+            shard_prefix(self.work, rank), matrix, np.array(exact, np.uint64), np.array(kind, np.uint8), ids
+        )
 
 
 class DedupBuckets(PipelineStep):
@@ -78,7 +80,9 @@ class DedupBuckets(PipelineStep):
     type = "jinglian"
     name = "dedup buckets"
 
-    def __init__(self, work: str | Path, shards: int, config: DedupConfig = DEFAULT_CONFIG, index_prefixes=()):
+    def __init__(
+        self, work: str | Path, shards: int, config: DedupConfig = DEFAULT_CONFIG, index_prefixes=()
+    ):
         super().__init__()
         self.work, self.shards, self.config = str(work), shards, config
         self.index_prefixes = [str(p) for p in index_prefixes]
@@ -98,13 +102,18 @@ class DedupBuckets(PipelineStep):
                 sset.check()
                 usable = sset.kind != EMPTY if exact_task else sset.kind == HAS_SIGNATURE
                 rows = np.flatnonzero(usable)
-                keys.append(sset.exact[rows] if exact_task else hasher.band_keys(np.asarray(sset.sigs[rows]), rank))
+                keys.append(
+                    sset.exact[rows] if exact_task else hasher.band_keys(np.asarray(sset.sigs[rows]), rank)
+                )
                 nodes.append(node_ids(s, len(sset))[rows])
                 fixed.append(np.full(len(rows), s < len(self.index_prefixes)))
             a, b, j = bucket_pairs(
-                np.concatenate(keys), np.concatenate(nodes), fixed=np.concatenate(fixed),
+                np.concatenate(keys),
+                np.concatenate(nodes),
+                fixed=np.concatenate(fixed),
                 signatures=None if exact_task else (lambda n: gather(sets, n, cfg.num_perm)),
-                threshold=cfg.threshold, max_checks=cfg.max_checks,
+                threshold=cfg.threshold,
+                max_checks=cfg.max_checks,
             )
             out = Path(self.work) / "pairs" / f"{rank:03d}.npz"
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +130,9 @@ class DedupCluster(PipelineStep):
     type = "jinglian"
     name = "dedup cluster"
 
-    def __init__(self, work: str | Path, shards: int, config: DedupConfig = DEFAULT_CONFIG, index_prefixes=()):
+    def __init__(
+        self, work: str | Path, shards: int, config: DedupConfig = DEFAULT_CONFIG, index_prefixes=()
+    ):
         super().__init__()
         self.work, self.shards, self.config = str(work), shards, config
         self.index_prefixes = [str(p) for p in index_prefixes]
@@ -152,12 +163,21 @@ class DedupCluster(PipelineStep):
                 mask = shard_of == shard
                 of_ids = [sets[int(k) >> 32].ids[int(k) & 0xFFFFFFFF] for k in keeps[mask]]
                 of_path = out / f"{shard:05d}.json"
-                of_path.with_suffix(".tmp").write_text(json.dumps(of_ids, ensure_ascii=False), encoding="utf-8")
+                of_path.with_suffix(".tmp").write_text(
+                    json.dumps(of_ids, ensure_ascii=False), encoding="utf-8"
+                )
                 with open(out / f"{shard:05d}.npz.tmp", "wb") as f:
-                    np.savez(f, pos=(dups[mask] & np.uint64(0xFFFFFFFF)).astype(np.uint32), j=sims[mask], exact=is_exact[mask])
+                    np.savez(
+                        f,
+                        pos=(dups[mask] & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+                        j=sims[mask],
+                        exact=is_exact[mask],
+                    )
                 (out / f"{shard:05d}.npz.tmp").replace(out / f"{shard:05d}.npz")
                 of_path.with_suffix(".tmp").replace(of_path)
-            kinds = np.concatenate([s.kind for s in sets[first_shard:]]) if self.shards else np.zeros(0, np.uint8)
+            kinds = (
+                np.concatenate([s.kind for s in sets[first_shard:]]) if self.shards else np.zeros(0, np.uint8)
+            )
             summary = {
                 "documents": int(len(kinds)),
                 "exact_only_short": int((kinds == SHORT).sum()),
@@ -168,7 +188,9 @@ class DedupCluster(PipelineStep):
                 "near_duplicates": int((~is_exact).sum()),
                 "duplicates_of_index": int((keeps >> np.uint64(32) < first_shard).sum()),
                 "clusters": int(len(set(keeps.tolist()))),
-                "largest_cluster": int(np.unique(keeps, return_counts=True)[1].max() + 1) if len(keeps) else 1,
+                "largest_cluster": int(np.unique(keeps, return_counts=True)[1].max() + 1)
+                if len(keeps)
+                else 1,
             }
             (work / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
         return iter(())
@@ -179,7 +201,9 @@ class DedupFilter(AccountedStep):
 
     name = "dedup"
 
-    def __init__(self, work: str | Path, config: DedupConfig = DEFAULT_CONFIG, rejects_dir: str | None = None):
+    def __init__(
+        self, work: str | Path, config: DedupConfig = DEFAULT_CONFIG, rejects_dir: str | None = None
+    ):
         super().__init__(rejects_dir)
         self.work, self.config = str(work), config
 
@@ -190,7 +214,9 @@ class DedupFilter(AccountedStep):
         with np.load(work / "remove" / f"{rank:05d}.npz") as f:
             pos, sims, exact = f["pos"], f["j"], f["exact"]
         of_ids = json.loads((work / "remove" / f"{rank:05d}.json").read_text(encoding="utf-8"))
-        drops = {int(p): (float(j), bool(e), of) for p, j, e, of in zip(pos, sims, exact, of_ids, strict=True)}
+        drops = {
+            int(p): (float(j), bool(e), of) for p, j, e, of in zip(pos, sims, exact, of_ids, strict=True)
+        }
         kind = shard.kind
         seen = 0
         with self.rejects() as rejects:
@@ -198,7 +224,9 @@ class DedupFilter(AccountedStep):
                 seen = i + 1
                 self.stat_update(IN)
                 if i >= len(kind):
-                    raise RuntimeError(f"dedup task {rank}: more documents than stage 1 saw; did the input change?")
+                    raise RuntimeError(
+                        f"dedup task {rank}: more documents than stage 1 saw; did the input change?"
+                    )
                 if kind[i] == SHORT:
                     self.stat_update("exact_only_short")
                 elif kind[i] == EMPTY:
@@ -207,9 +235,13 @@ class DedupFilter(AccountedStep):
                     j, is_exact, of = drops[i]
                     doc.metadata["duplicate_of"] = of
                     doc.metadata["dedup_jaccard"] = round(j, 4)
-                    self.drop(doc, (EXACT_DUPLICATE if is_exact else NEAR_DUPLICATE, round(j, 4)), rank, rejects)
+                    self.drop(
+                        doc, (EXACT_DUPLICATE if is_exact else NEAR_DUPLICATE, round(j, 4)), rank, rejects
+                    )
                 else:
                     self.stat_update(KEPT)
                     yield doc
         if seen != len(kind):
-            raise RuntimeError(f"dedup task {rank}: {seen} documents, stage 1 saw {len(kind)}; did the input change?")
+            raise RuntimeError(
+                f"dedup task {rank}: {seen} documents, stage 1 saw {len(kind)}; did the input change?"
+            )

@@ -35,7 +35,9 @@ def _replace(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 
 
-def write_set(prefix: str | Path, sigs: np.ndarray, exact: np.ndarray, kind: np.ndarray, ids: list[str]) -> None:
+def write_set(
+    prefix: str | Path, sigs: np.ndarray, exact: np.ndarray, kind: np.ndarray, ids: list[str]
+) -> None:
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     tmp = {s: prefix.with_name(prefix.name + s + ".tmp") for s in SUFFIXES}
@@ -92,7 +94,9 @@ class SignatureSet:
         except (ValueError, OSError, KeyError, json.JSONDecodeError) as err:
             raise StoreError(f"{self.prefix}: unreadable ({err})") from None
         if k != self.num_perm or len(exact) != n or len(kind) != n or n_ids != n:
-            raise StoreError(f"{self.prefix}: inconsistent files (signatures {n}x{k}, {len(kind)} kinds, {n_ids} ids)")
+            raise StoreError(
+                f"{self.prefix}: inconsistent files (signatures {n}x{k}, {len(kind)} kinds, {n_ids} ids)"
+            )
         if expected is not None and n != expected:
             raise StoreError(f"{self.prefix}: {n} documents, expected {expected}")
 
