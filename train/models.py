@@ -24,12 +24,18 @@ TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "nu
 
 
 def load_tokenizer(spec: ModelSpec):
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     where = spec.tokenizer or spec.path
     if not where or not Path(where).exists():
         raise FileNotFoundError(f"tokenizer folder not found: {where}")
-    tok = AutoTokenizer.from_pretrained(where)
+    if (Path(where) / "tokenizer.json").is_file():
+        # Not AutoTokenizer: in transformers 5, a folder that also holds a Qwen2/LLaMA config.json gets
+        # that model's tokenizer class, which rebuilds the pre-tokenizer and silently mangles a tokenizer
+        # trained here (Chinese text came out as zero tokens). tokenizer.json is loaded exactly as saved.
+        tok = PreTrainedTokenizerFast.from_pretrained(where)
+    else:
+        tok = AutoTokenizer.from_pretrained(where)
     if tok.eos_token is None:
         raise ValueError(f"the tokenizer in {where} has no eos_token; set one (e.g. <|im_end|>) and save it again")
     if tok.pad_token is None:

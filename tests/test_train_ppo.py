@@ -1,0 +1,156 @@
+"""PPO: the math against plain reference loops, and the trainer on a toy task with a known reward."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+import torch
+
+from jinglian.train.config import load_config
+from jinglian.train.ppo import build_ppo, first_eos_mask, gae, masked_whiten, run_ppo
+from jinglian.train.toy import build_toy
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny models on a shared 2-core box: one thread is several times faster than two fighting.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    return build_toy(tmp_path_factory.mktemp("toy"))
+
+
+def ppo_config(toy, out, *overrides, rewards=None, model=None, lora=None):
+    raw = {"model": model or {"tokenizer": str(toy / "tokenizer")}, "data": {"train": str(toy / "prompts")},
+           "rewards": rewards or [{"function": "jinglian.train.rewards:char_share", "kwargs": {"char": "好"}}]}
+    if lora:
+        raw["lora"] = lora
+    base = ["batch_size=32", "mini_batch_size=16", "num_ppo_epochs=2", "response_length=8", "temperature=1.0",
+            "learning_rate=3e-2", "kl_coef=0.05", "missing_eos_penalty=null", f"output_dir={out}"]
+    return load_config(None, "ppo", base + list(overrides), raw=raw)
+
+
+# ---- the math -------------------------------------------------------------------------------------------
+
+
+def reference_gae(rewards, values, length, gamma, lam):
+    """GAE for one response, written as the textbook sum: A_t = Σ_l (γλ)^l δ_{t+l}."""
+    r, v = rewards[:length], values[:length] + [0.0]
+    deltas = [r[t] + gamma * v[t + 1] - v[t] for t in range(length)]
+    adv = [sum((gamma * lam) ** k * deltas[t + k] for k in range(length - t)) for t in range(length)]
+    return adv, [a + v[t] for t, a in enumerate(adv)]
+
+
+def test_gae_matches_textbook_sum():
+    torch.manual_seed(0)
+    rewards, values = torch.randn(5, 7), torch.randn(5, 7)
+    lengths = [7, 3, 1, 5, 6]
+    mask = (torch.arange(7)[None] < torch.tensor(lengths)[:, None]).float()
+    adv, ret = gae(rewards, values, mask, gamma=0.9, lam=0.8)
+    for i, n in enumerate(lengths):
+        want_adv, want_ret = reference_gae(rewards[i].tolist(), values[i].tolist(), n, 0.9, 0.8)
+        assert adv[i, :n].tolist() == pytest.approx(want_adv, abs=1e-5)
+        assert ret[i, :n].tolist() == pytest.approx(want_ret, abs=1e-5)
+        assert adv[i, n:].abs().sum() == 0 and ret[i, n:].abs().sum() == 0
+
+
+def test_masked_whiten_matches_statistics_module():
+    torch.manual_seed(1)
+    x = torch.randn(4, 6) * 3 + 2
+    mask = torch.tensor([[1] * 6, [1] * 2 + [0] * 4, [1] * 5 + [0], [0] * 6]).float()
+    kept = [v for v, m in zip(x.flatten().tolist(), mask.flatten().tolist()) if m]
+    mean, std = statistics.mean(kept), statistics.stdev(kept)
+    white = masked_whiten(x, mask)
+    got = [v for v, m in zip(white.flatten().tolist(), mask.flatten().tolist()) if m]
+    assert got == pytest.approx([(v - mean) / std for v in kept], abs=1e-4)
+    unshifted = masked_whiten(x, mask, shift_mean=False)
+    got = [v for v, m in zip(unshifted.flatten().tolist(), mask.flatten().tolist()) if m]
+    assert got == pytest.approx([(v - mean) / std + mean for v in kept], abs=1e-4)
+
+
+def test_first_eos_cuts_after_the_first_stop_token():
+    eos = 9
+    responses = torch.tensor([[1, 2, 9, 4, 9], [1, 2, 3, 4, 5], [9, 1, 1, 1, 1]])
+    mask, lengths, ended = first_eos_mask(responses, eos)
+    assert lengths.tolist() == [3, 5, 1]
+    assert ended.tolist() == [True, False, True]
+    assert mask.int().tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]]
+
+
+# ---- the trainer ----------------------------------------------------------------------------------------
+
+
+def test_ppo_raises_a_known_reward_while_kl_stays_bounded(toy, tmp_path):
+    """Reward = share of 好 in the response; a random-init policy says it ~1/vocab of the time."""
+    cfg = ppo_config(toy, tmp_path / "ppo", "max_steps=30")
+    m = run_ppo(cfg)
+    assert m["score_first"] < 0.25
+    assert m["score_last"] > m["score_first"] + 0.3, (m["score_first"], m["score_last"])
+    # The penalty keeps the policy from collapsing onto one token: that would cost about
+    # response_length * ln(vocab) nats (a near-uniform reference); kl_coef=0.05 holds it well below.
+    vocab = len(build_ppo(cfg).tok)
+    kls = [h["kl"] for h in m["history"]]
+    assert 0 < kls[-1] < 0.5 * 8 * math.log(vocab), kls
+    for key in ("entropy", "clipfrac", "value_error", "approxkl", "response_length", "eos_fraction"):
+        assert all(math.isfinite(h[key]) for h in m["history"]), key
+
+
+def test_missing_eos_penalty_is_subtracted_from_unfinished_responses(toy, tmp_path):
+    cfg = ppo_config(toy, tmp_path / "ppo", "max_steps=1", "missing_eos_penalty=2.0", "response_length=4")
+    trainer = build_ppo(cfg)
+    r = trainer.rollout(0)
+    assert (~r["ended"]).any(), "a random policy rarely says EOS within 4 tokens"
+    want = r["score"] - 2.0 * (~r["ended"]).float()
+    assert torch.allclose(r["reward"], want)
+    # tokens after the first EOS are masked out and replaced by padding
+    resp = r["ids"][:, r["context"]:]
+    for row, n in zip(resp, r["lengths"]):
+        assert (row[n:] == trainer.tok.pad_token_id).all()
+        if n < resp.shape[1]:
+            assert row[n - 1] == trainer.tok.eos_token_id
+
+
+def test_ppo_resume_repeats_the_same_curve(toy, tmp_path):
+    full = run_ppo(ppo_config(toy, tmp_path / "a", "max_steps=4", "batch_size=8", "mini_batch_size=4"))["history"]
+    run_ppo(ppo_config(toy, tmp_path / "b", "max_steps=2", "batch_size=8", "mini_batch_size=4"))
+    resumed = run_ppo(ppo_config(toy, tmp_path / "b", "max_steps=4", "batch_size=8", "mini_batch_size=4",
+                                 f"resume_from_checkpoint={tmp_path / 'b' / 'checkpoint-2'}"))["history"]
+    assert [h["step"] for h in resumed] == [1, 2, 3, 4]
+    for a, b in zip(full[2:], resumed[2:]):
+        for key in ("score", "kl", "loss_policy", "loss_value"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (a["step"], key)
+
+
+def test_lora_reference_is_the_base_with_the_adapter_disabled(toy, tmp_path):
+    """With LoRA, four roles live on two models: ref = policy base, reward = critic base."""
+    sft = tmp_path / "sft"
+    from jinglian.train.models import load_model, load_tokenizer
+
+    spec = load_config(None, "ppo", raw={"model": {"tokenizer": str(toy / "tokenizer")},
+                                         "data": {"train": str(toy / "prompts")}}).model
+    tok = load_tokenizer(spec)
+    load_model(spec, tok, "causal", seed=3).save_pretrained(sft)
+    load_model(spec, tok, "score", seed=4).save_pretrained(tmp_path / "rm")
+    tok.save_pretrained(sft)
+    cfg = ppo_config(toy, tmp_path / "ppo", "max_steps=2", "batch_size=8", "mini_batch_size=4",
+                     model={"path": str(sft)}, lora={"r": 4, "init_lora_weights": False},
+                     rewards=[{"model": str(tmp_path / "rm")}])
+    trainer = build_ppo(cfg)
+    assert trainer.ref is None and trainer.reward_model == "critic"
+    trainer.train()
+    ids = tok(["问：茶怎么样？答：茶很好。"], return_tensors="pt").input_ids
+    base = load_model(spec, tok, "causal", path=str(sft)).eval()
+    rm = load_model(spec, tok, "score", path=str(tmp_path / "rm")).eval()
+    with torch.no_grad():
+        with trainer.policy.disable_adapter():
+            assert torch.allclose(trainer.policy(input_ids=ids).logits, base(input_ids=ids).logits, atol=1e-5)
+        assert not torch.allclose(trainer.policy(input_ids=ids).logits, base(input_ids=ids).logits, atol=1e-3)
+        with trainer.critic.disable_adapter():
+            assert torch.allclose(trainer.critic(input_ids=ids).logits, rm(input_ids=ids).logits, atol=1e-5)

@@ -1,0 +1,413 @@
+"""PPO for language models (RLHF), jinglian's own implementation: TRL removed its PPO trainer in 1.13.
+
+Four roles, as in InstructGPT and the seed notes: the **policy** (trained, from the SFT model), a
+frozen **reference** (the SFT model; per-token KL penalty), the **critic** (trained, initialised from
+the reward model), and the frozen **reward** (a reward model and/or rule functions). One iteration
+(``step``) follows "The N+ Implementation Details of RLHF with PPO" (Huang et al., 2024):
+
+1. rollout: sample ``response_length`` tokens per prompt; cut each response after its first EOS;
+2. score: reward model on query+response at the last response token (or rule functions on the text);
+   responses that never emit EOS lose ``missing_eos_penalty``;
+3. per-token reward = -kl_coef * (logp_policy - logp_ref), plus the score on the last token;
+4. GAE (gamma, lam) over the critic's values; returns = advantages + values; whiten advantages;
+5. ``num_ppo_epochs`` passes over shuffled minibatches: clipped policy loss, clipped value loss.
+
+With ``lora``, the policy is an adapter on the SFT model and the reference is that model with the
+adapter disabled; the critic is an adapter (plus a trainable score head) on the reward model and the
+frozen reward is the same model with the adapter disabled: two base models hold all four roles.
+
+Randomness is a function of (seed, step), so a resumed run repeats the same batches and samples and
+gives the same loss curve.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from jinglian.train.common import NonFiniteLoss, device, loss_error, resume_arg
+from jinglian.train.config import RunConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PPOConfig:
+    """Every knob of a PPO run (the ``args:`` section of a ppo config)."""
+
+    output_dir: str = "out/ppo"
+    seed: int = 0
+    max_steps: int = 100  # rollout + update iterations
+    batch_size: int = 16  # prompts per rollout
+    mini_batch_size: int = 8  # rollouts per optimizer step
+    num_ppo_epochs: int = 4  # passes over each rollout batch
+    learning_rate: float = 1e-5
+    max_grad_norm: float = 1.0
+    max_prompt_length: int = 256  # longer prompts keep their end
+    response_length: int = 64  # max new tokens
+    temperature: float = 0.7
+    kl_coef: float = 0.05  # per-token KL penalty (k1 estimator: logp - logp_ref)
+    cliprange: float = 0.2
+    cliprange_value: float = 0.2
+    vf_coef: float = 0.1
+    gamma: float = 1.0
+    lam: float = 0.95
+    whiten_rewards: bool = False
+    missing_eos_penalty: float | None = 1.0  # subtracted from the score of responses without EOS
+    critic_path: str | None = None  # default: the reward model, else the policy's model
+    bf16: bool = False  # autocast on CUDA
+    gradient_checkpointing: bool = False
+    logging_steps: int = 1
+    save_steps: int = 0  # 0: save only at the end
+    resume_from_checkpoint: str | bool | None = None
+    report_to: str = "none"  # kept for familiarity; metrics go to OUTPUT_DIR/log.jsonl
+
+
+# ---- the math, as plain functions (tested against a loop-by-loop reference) ------------------------------
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return (x * mask).sum() / mask.sum().clamp(min=1)
+
+
+def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+    """(x - mean) / std over the masked entries (unbiased variance); the mean is kept if not shift_mean."""
+    mean = masked_mean(x, mask)
+    var = masked_mean((x - mean) ** 2, mask) * (mask.sum() / (mask.sum() - 1).clamp(min=1))
+    out = (x - mean) * torch.rsqrt(var + 1e-8)
+    return out if shift_mean else out + mean
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float):
+    """Generalised advantage estimation over [batch, T]; entries where mask == 0 are beyond the response."""
+    values = values * mask
+    rewards = rewards * mask
+    last = torch.zeros_like(rewards[:, 0])
+    adv = torch.zeros_like(rewards)
+    for t in reversed(range(rewards.shape[1])):
+        next_value = values[:, t + 1] if t + 1 < rewards.shape[1] else torch.zeros_like(last)
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        last = delta + gamma * lam * last
+        adv[:, t] = last
+    return adv * mask, (adv + values) * mask
+
+
+def first_eos_mask(responses: torch.Tensor, eos_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mask of tokens up to and including the first EOS, lengths, whether each response ended)."""
+    is_eos = responses == eos_id
+    ended = is_eos.any(1)
+    first = torch.where(ended, is_eos.int().argmax(1), torch.full_like(ended, responses.shape[1], dtype=torch.long))
+    lengths = torch.where(ended, first + 1, first)
+    mask = torch.arange(responses.shape[1], device=responses.device)[None] < lengths[:, None]
+    return mask, lengths, ended
+
+
+def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    p = F.softmax(logits, -1)
+    return torch.logsumexp(logits, -1) - (p * logits).sum(-1)
+
+
+# ---- model helpers ---------------------------------------------------------------------------------------
+
+
+def _unwrap(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def token_logprobs(model, ids, attn, context: int, temperature: float, with_entropy: bool = False):
+    """Log-probabilities (and entropies) of the response tokens ids[:, context:]."""
+    pos = (attn.cumsum(1) - 1).clamp(min=0)
+    logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=False).logits
+    logits = logits[:, context - 1:-1].float() / (temperature + 1e-7)
+    logp = torch.gather(F.log_softmax(logits, -1), 2, ids[:, context:, None]).squeeze(-1)
+    return (logp, entropy_from_logits(logits)) if with_entropy else logp
+
+
+def token_values(model, ids, attn) -> torch.Tensor:
+    """The score head applied at every position (a critic's values / a reward model's per-token score)."""
+    inner = _unwrap(model)
+    pos = (attn.cumsum(1) - 1).clamp(min=0)
+    hidden = getattr(inner, inner.base_model_prefix)(input_ids=ids, attention_mask=attn, position_ids=pos,
+                                                     use_cache=False).last_hidden_state
+    return inner.score(hidden).squeeze(-1).float()
+
+
+def _disabled(model):
+    return model.disable_adapter() if hasattr(model, "disable_adapter") else nullcontext()
+
+
+# ---- the trainer -----------------------------------------------------------------------------------------
+
+
+class PPOTrainer:
+    """``PPOTrainer(args, policy, ref, critic, reward_model, reward_fns, tokenizer, dataset).train()``.
+
+    ``ref=None`` means "the policy with its LoRA adapter disabled"; ``reward_model="critic"`` means "the
+    critic with its adapter disabled". ``reward_fns`` are (function, weight) pairs; their weighted sum
+    is added to the reward model's score (if any).
+    """
+
+    def __init__(self, args: PPOConfig, policy, ref, critic, reward_model, reward_fns: list[tuple[Callable, float]],
+                 tokenizer, dataset, on_log: Callable[[dict], None] | None = None):
+        if args.batch_size % args.mini_batch_size:
+            raise ValueError(f"batch_size {args.batch_size} is not a multiple of mini_batch_size {args.mini_batch_size}")
+        if "prompt" not in dataset.column_names:
+            raise ValueError(f"ppo needs a dataset with a 'prompt' column; this one has {dataset.column_names}")
+        self.args, self.tok, self.on_log = args, tokenizer, on_log
+        self.dev = device()
+        self.policy, self.ref, self.critic = policy.to(self.dev), ref, critic.to(self.dev)
+        if ref is not None:
+            self.ref = ref.to(self.dev).eval().requires_grad_(False)
+        self.reward_model = reward_model
+        if reward_model not in (None, "critic"):
+            self.reward_model = reward_model.to(self.dev).eval().requires_grad_(False)
+        self.reward_fns = reward_fns
+        if reward_model is None and not reward_fns:
+            raise ValueError("ppo needs a reward: a reward model and/or reward functions under 'rewards:'")
+        for m in (self.policy, self.critic):  # dropout off: logprobs must not change between rollout and update
+            for mod in m.modules():
+                if isinstance(mod, torch.nn.Dropout):
+                    mod.p = 0.0
+        if args.gradient_checkpointing:
+            self.policy.gradient_checkpointing_enable()
+        self.prompts = [self._render(p) for p in dataset["prompt"]]
+        self.params = [p for m in (self.policy, self.critic) for p in m.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=args.learning_rate, eps=1e-5)
+        self.step, self.history = 0, []
+        self.eos = tokenizer.eos_token_id
+
+    def _render(self, prompt) -> str:
+        if isinstance(prompt, list):  # conversational prompt
+            return self.tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        return prompt
+
+    def _autocast(self):
+        on = self.args.bf16 and self.dev.type == "cuda"
+        return torch.autocast("cuda", dtype=torch.bfloat16) if on else nullcontext()
+
+    def _batch_prompts(self, step: int) -> list[str]:
+        """Prompts of iteration ``step``: epochs of seeded permutations, so any step can be recomputed."""
+        n, b = len(self.prompts), self.args.batch_size
+        out = []
+        for k in range(step * b, (step + 1) * b):
+            epoch, i = divmod(k, n)
+            perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.args.seed * 7919 + epoch))
+            out.append(self.prompts[perm[i]])
+        return out
+
+    def _scores(self, prompts, responses, ids, attn, lengths, context) -> torch.Tensor:
+        score = torch.zeros(len(prompts), device=self.dev)
+        if self.reward_model is not None:
+            model = self.critic if self.reward_model == "critic" else self.reward_model
+            with _disabled(model) if self.reward_model == "critic" else nullcontext():
+                per_token = token_values(model, ids, attn)
+            score += per_token[torch.arange(len(prompts)), context + lengths - 1]
+        if self.reward_fns:
+            texts = self.tok.batch_decode(responses, skip_special_tokens=True)
+            for fn, weight in self.reward_fns:
+                score += weight * torch.tensor(fn(prompts=prompts, completions=texts), dtype=torch.float, device=self.dev)
+        return score
+
+    @torch.no_grad()
+    def rollout(self, step: int) -> dict[str, Any]:
+        a = self.args
+        prompts = self._batch_prompts(step)
+        self.tok.padding_side, self.tok.truncation_side = "left", "left"
+        enc = self.tok(prompts, return_tensors="pt", padding=True, truncation=True, max_length=a.max_prompt_length,
+                       add_special_tokens=False).to(self.dev)
+        context = enc.input_ids.shape[1]
+        torch.manual_seed(a.seed * 1_000_003 + step)  # sampling depends on (seed, step) only
+        self.policy.eval()
+        try:
+            with self._autocast():
+                out = self.policy.generate(**enc, max_new_tokens=a.response_length, do_sample=True, top_k=0, top_p=1.0,
+                                           temperature=a.temperature, eos_token_id=self.eos,
+                                           pad_token_id=self.tok.pad_token_id)
+        except RuntimeError as err:  # torch.multinomial on NaN/inf probabilities: the policy is broken
+            if "inf" in str(err) or "nan" in str(err):
+                raise NonFiniteLoss(f"the policy's probabilities are NaN/inf at step {step + 1} ({err}); "
+                                    "training stopped: lower the learning rate and resume from the last checkpoint") from err
+            raise
+        responses = out[:, context:]
+        responses = F.pad(responses, (0, a.response_length - responses.shape[1]), value=self.tok.pad_token_id)
+        mask, lengths, ended = first_eos_mask(responses, self.eos)
+        responses = responses.masked_fill(~mask, self.tok.pad_token_id)
+        ids = torch.cat([enc.input_ids, responses], 1)
+        attn = torch.cat([enc.attention_mask, mask.long()], 1)
+        with self._autocast():
+            logp = token_logprobs(self.policy, ids, attn, context, a.temperature)
+            if self.ref is None:
+                with self.policy.disable_adapter():
+                    ref_logp = token_logprobs(self.policy, ids, attn, context, a.temperature)
+            else:
+                ref_logp = token_logprobs(self.ref, ids, attn, context, a.temperature)
+            values = token_values(self.critic, ids, attn)[:, context - 1:-1]
+            score = self._scores(prompts, responses, ids, attn, lengths, context)
+        raw_score = score.clone()
+        if a.missing_eos_penalty is not None:
+            score = score - a.missing_eos_penalty * (~ended).float()
+        m = mask.float()
+        kl = (logp - ref_logp) * m
+        rewards = -a.kl_coef * kl
+        rewards[torch.arange(len(prompts)), lengths.clamp(min=1) - 1] += score
+        if a.whiten_rewards:
+            rewards = masked_whiten(rewards, m, shift_mean=False) * m
+        adv, returns = gae(rewards, values, m, a.gamma, a.lam)
+        adv = masked_whiten(adv, m) * m
+        return {"ids": ids, "attn": attn, "context": context, "mask": m, "logp": logp * m, "values": values * m,
+                "adv": adv, "returns": returns, "score": raw_score, "reward": score, "kl": kl.sum(1),
+                "lengths": lengths, "ended": ended, "non_score": (-a.kl_coef * kl).sum(1)}
+
+    def update(self, r: dict[str, Any], step: int) -> dict[str, float]:
+        a = self.args
+        self.policy.train()
+        self.critic.train()
+        gen = torch.Generator().manual_seed(a.seed * 31337 + step)
+        stats: dict[str, list[float]] = {k: [] for k in ("pg", "vf", "clipfrac", "vf_clipfrac", "approxkl", "entropy")}
+        for _ in range(a.num_ppo_epochs):
+            for idx in torch.randperm(a.batch_size, generator=gen).split(a.mini_batch_size):
+                idx = idx.to(self.dev)
+                ids, attn, m = r["ids"][idx], r["attn"][idx], r["mask"][idx]
+                with self._autocast():
+                    logp, ent = token_logprobs(self.policy, ids, attn, r["context"], a.temperature, with_entropy=True)
+                    vpred = token_values(self.critic, ids, attn)[:, r["context"] - 1:-1]
+                old_v, ret, adv = r["values"][idx], r["returns"][idx], r["adv"][idx]
+                v_clip = old_v + (vpred - old_v).clamp(-a.cliprange_value, a.cliprange_value)
+                vf1, vf2 = (vpred - ret) ** 2, (v_clip - ret) ** 2
+                vf_loss = 0.5 * masked_mean(torch.max(vf1, vf2), m)
+                logratio = (logp - r["logp"][idx]) * m
+                ratio = torch.exp(logratio)
+                pg1, pg2 = -adv * ratio, -adv * ratio.clamp(1 - a.cliprange, 1 + a.cliprange)
+                pg_loss = masked_mean(torch.max(pg1, pg2), m)
+                loss = pg_loss + a.vf_coef * vf_loss
+                if not math.isfinite(loss.item()):
+                    raise loss_error(loss.item(), step + 1)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if a.max_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(self.params, a.max_grad_norm)
+                self.optimizer.step()
+                with torch.no_grad():
+                    for k, v in (("pg", pg_loss), ("vf", vf_loss), ("clipfrac", masked_mean((pg2 > pg1).float(), m)),
+                                 ("vf_clipfrac", masked_mean((vf2 > vf1).float(), m)),
+                                 ("approxkl", 0.5 * masked_mean(logratio**2, m)), ("entropy", masked_mean(ent, m))):
+                        stats[k].append(v.item())
+        return {k: sum(v) / len(v) for k, v in stats.items()}
+
+    def train(self) -> list[dict[str, float]]:
+        a = self.args
+        while self.step < a.max_steps:
+            r = self.rollout(self.step)
+            s = self.update(r, self.step)
+            self.step += 1
+            row = {"step": self.step, "score": r["score"].mean().item(), "reward": r["reward"].mean().item(),
+                   "kl": r["kl"].mean().item(), "non_score_reward": r["non_score"].mean().item(),
+                   "entropy": s["entropy"], "clipfrac": s["clipfrac"], "approxkl": s["approxkl"],
+                   "loss_policy": s["pg"], "loss_value": s["vf"], "value_clipfrac": s["vf_clipfrac"],
+                   "value_error": masked_mean((r["values"] - r["returns"]) ** 2, r["mask"]).item(),
+                   "response_length": r["lengths"].float().mean().item(), "eos_fraction": r["ended"].float().mean().item()}
+            self.history.append(row)
+            self._log(row)
+            if a.save_steps and self.step % a.save_steps == 0 and self.step < a.max_steps:
+                self.save_checkpoint()
+        self.save_checkpoint()
+        return self.history
+
+    def _log(self, row: dict) -> None:
+        Path(self.args.output_dir).mkdir(parents=True, exist_ok=True)
+        with open(Path(self.args.output_dir) / "log.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.on_log and row["step"] % max(1, self.args.logging_steps) == 0:
+            self.on_log(row)
+
+    # ---- checkpoints: written to a temporary folder, then renamed (a crash never leaves half a checkpoint)
+
+    def save_checkpoint(self) -> Path:
+        final = Path(self.args.output_dir) / f"checkpoint-{self.step}"
+        tmp = final.with_name(final.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.policy.save_pretrained(tmp / "policy")
+        self.critic.save_pretrained(tmp / "critic")
+        self.tok.save_pretrained(tmp / "policy")
+        torch.save({"step": self.step, "optimizer": self.optimizer.state_dict(), "history": self.history,
+                    "args": asdict(self.args)}, tmp / "trainer_state.pt")
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        return final
+
+    def load_checkpoint(self, folder: str | Path) -> None:
+        """Weights come in through the model loaders (see ``build_ppo``); this restores the rest."""
+        state = torch.load(Path(folder) / "trainer_state.pt", weights_only=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.history = state["step"], state["history"]
+
+
+def build_ppo(cfg: RunConfig, on_log: Callable[[dict], None] | None = None) -> PPOTrainer:
+    """Load the four roles from a run config (``model`` = the SFT policy; ``rewards`` = model and/or functions)."""
+    from jinglian.train.data import load_splits
+    from jinglian.train.models import load_model, load_tokenizer, lora_config
+    from jinglian.train.rewards import load_function
+
+    a: PPOConfig = cfg.args
+    ckpt = resume_arg(a)
+    tok = load_tokenizer(cfg.model)
+    train, _ = load_splits(cfg.data)
+    rm_paths = [r["model"] for r in cfg.rewards if "model" in r]
+    if len(rm_paths) > 1:
+        raise ValueError("ppo takes at most one reward model")
+    rm_path = rm_paths[0] if rm_paths else None
+    fns = [(load_function(r["function"], r.get("kwargs")), float(r.get("weight", 1.0))) for r in cfg.rewards if "function" in r]
+    critic_path = a.critic_path or rm_path or cfg.model.path
+
+    policy = load_model(cfg.model, tok, "causal", seed=a.seed)
+    critic = load_model(cfg.model, tok, "score", path=critic_path, seed=a.seed + 1)
+    if cfg.lora is not None:
+        from peft import PeftModel, get_peft_model
+
+        if ckpt:
+            policy = PeftModel.from_pretrained(policy, Path(ckpt) / "policy", is_trainable=True)
+            critic = PeftModel.from_pretrained(critic, Path(ckpt) / "critic", is_trainable=True)
+        else:
+            policy = get_peft_model(policy, lora_config(cfg.lora))
+            critic = get_peft_model(critic, lora_config(cfg.lora, "SEQ_CLS"))
+        ref = None
+        reward_model = "critic" if rm_path and critic_path == rm_path else None
+    else:
+        ref = load_model(cfg.model, tok, "causal", seed=a.seed)
+        if ckpt:
+            policy = load_model(cfg.model, tok, "causal", path=str(Path(ckpt) / "policy"))
+            critic = load_model(cfg.model, tok, "score", path=str(Path(ckpt) / "critic"))
+        reward_model = None
+    if rm_path and reward_model is None:
+        reward_model = load_model(cfg.model, tok, "score", path=rm_path)
+    trainer = PPOTrainer(a, policy, ref, critic, reward_model, fns, tok, train, on_log=on_log)
+    if ckpt:
+        trainer.load_checkpoint(ckpt)
+    return trainer
+
+
+def run_ppo(cfg: RunConfig, on_log: Callable[[dict], None] | None = None) -> dict[str, Any]:
+    from jinglian.train.common import write_summary
+
+    trainer = build_ppo(cfg, on_log)
+    history = trainer.train()
+    out = Path(cfg.args.output_dir)
+    trainer.policy.save_pretrained(out)
+    trainer.tok.save_pretrained(out)
+    k = max(1, len(history) // 5)
+    metrics = {"steps": trainer.step, "score_first": sum(h["score"] for h in history[:k]) / k,
+               "score_last": sum(h["score"] for h in history[-k:]) / k, "kl_last": history[-1]["kl"],
+               "history": history}
+    write_summary(str(out), "ppo", metrics)
+    return metrics
