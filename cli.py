@@ -99,9 +99,11 @@ def root(
 # Modules that define commands; each has ``register(app)``.
 COMMAND_MODULES = [
     "jinglian.commands.curate",
+    "jinglian.commands.train",
     "jinglian.commands.crawl",
     "jinglian.commands.report",
     "jinglian.commands.dedup",
+    "jinglian.commands.filter",
 ]
 
 

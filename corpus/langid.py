@@ -12,6 +12,7 @@ Japanese always carries kana (hiragana particles), so real Japanese is not swept
 
 Recorded in metadata: ``lang``, ``lang_score`` (model probability, or the Han share when the
 script decided), ``lang_source`` (``model`` / ``script``), ``han_share``, ``kana_share``.
+A text without a single letter (only punctuation, digits or emoji) gets ``lang = "unknown"``.
 Dropped: documents whose ``lang`` is not in the profile's ``languages`` (reason ``lang``, value
 the detected language) or whose ``lang_score`` is below ``min_score`` (reason ``lang_score``).
 """
@@ -108,7 +109,8 @@ class LanguageID(AccountedFilter):
     def detect(self, text: str) -> dict:
         head = text[:LID_MAX_CHARS]
         han, kana = script_shares(head)
-        predictions = fasttext_predict(self.model, head, k=1) if head.strip() else []
+        # No letters at all (punctuation, emoji, digits): no language, whatever the model says.
+        predictions = fasttext_predict(self.model, head, k=1) if LETTER.search(head) else []
         lang, score = predictions[0] if predictions else ("unknown", 0.0)
         source = "model"
         if "zh" in self.languages and han >= self.script_min_han and kana <= self.script_max_kana:

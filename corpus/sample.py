@@ -182,7 +182,8 @@ ENGLISH_NAV = ["Home", "About Us", "Products", "Contact", "Login", "Register", "
 _PINYIN = {"新": "xin", "闻": "wen", "学": "xue", "校": "xiao", "市": "shi", "技": "ji", "术": "shu",
            "中": "zhong", "心": "xin", "大": "da", "赛": "sai", "届": "jie", "动": "dong", "育": "yu",
            "的": "de", "是": "shi", "在": "zai", "人": "ren", "了": "le", "有": "you", "和": "he", "业": "ye",
-           "发": "fa", "展": "zhan", "生": "sheng", "医": "yi", "健": "jian", "康": "kang", "家": "jia", "年": "nian"}
+           "发": "fa", "展": "zhan", "生": "sheng", "医": "yi", "健": "jian", "康": "kang", "家": "jia", "年": "nian",
+           "游": "you", "客": "ke", "景": "jing", "区": "qu", "地": "di", "史": "shi", "经": "jing", "企": "qi"}
 
 
 def _phone(rng: random.Random) -> str:
@@ -230,7 +231,7 @@ def _dirty_contact(rng: random.Random) -> str:
 def _dirty_pinyin(rng: random.Random) -> str:
     topic = rng.choice(list(TOPICS))
     text = "".join(rng.sample(TOPICS[topic], k=4))
-    return "".join(f"{c}({_PINYIN[c]})" if c in _PINYIN and rng.random() < 0.7 else c for c in text)
+    return "".join(f"{c}({_PINYIN[c]})" if c in _PINYIN else c for c in text)
 
 
 def _dirty_hidden_gambling(rng: random.Random) -> str:
@@ -279,4 +280,40 @@ def dirty_documents(n: int = 110, seed: int = 0) -> list[dict]:
     for i in range(n):
         kind = kinds[i % len(kinds)]
         docs.append({"id": f"dirty-{i:05d}", "text": DIRTY_KINDS[kind](rng), "metadata": {"kind": kind, "label": "dirty"}})
+    return docs
+
+
+# Clean documents that look like the dirty ones in one respect (a phone number, a word from a
+# blocklist, short lines): what the filters must keep. Sentences are not repeated inside a
+# document, unlike ``sample_documents`` articles (which repeat sentences across paragraphs).
+HARD_CLEAN = [
+    "警方近日破获一起网络赌博案件，涉案人员利用境外服务器组织赌博。警方提醒市民，远离赌博，"
+    "不要轻信所谓的高回报投资。如发现相关线索，请及时向公安机关举报。",
+    "本公司成立于二〇〇八年，主要从事办公家具的研发和生产。产品远销东南亚和欧洲市场。"
+    "欢迎各界朋友来电洽谈合作，联系电话：010-62345678，邮箱：service@example.com。",
+    "网络安全法实施以来，各地网信部门加强了对网络平台的监管。专家表示，网络空间不是法外之地，"
+    "平台应当履行主体责任，及时清理色情、赌博等违法信息，保护未成年人的身心健康。",
+    "楼主你好，我也在找兼职的工作。\n2楼：建议去正规的招聘网站看看，不要相信日结高薪的广告。\n"
+    "3楼：同意楼上，上个月我朋友就被骗了押金。\n4楼：谢谢大家提醒，我会注意的。",
+]
+
+
+def clean_web_documents(n: int = 60, seed: int = 0) -> list[dict]:
+    """``n`` clean documents: articles without repeated sentences, forum threads, lists, and the
+    hard-clean cases above, as ``{"id", "text", "metadata": {"kind", "label": "clean"}}``."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        topic = rng.choice(list(TOPICS))
+        choice = i % 4
+        if choice in (0, 1):
+            sentences = rng.sample(TOPICS[topic], k=len(TOPICS[topic]))
+            cut = rng.randint(3, 5)
+            text = "\n\n".join([f"【{topic}】{sentences[0][:10].rstrip('，。')}", "".join(sentences[:cut]), "".join(sentences[cut:])])
+            kind = "article"
+        elif choice == 2:
+            text, kind = _forum(rng, topic), "forum"
+        else:
+            text, kind = HARD_CLEAN[(i // 4) % len(HARD_CLEAN)], "hard_clean"
+        docs.append({"id": f"clean-{i:05d}", "text": text, "metadata": {"kind": kind, "topic": topic, "label": "clean"}})
     return docs
