@@ -36,7 +36,7 @@ import yaml
 STAGES = ("pretrain", "sft", "rm", "ppo", "dpo", "grpo")
 SECTIONS = {"stage", "model", "data", "lora", "deepspeed", "rewards", "args"}
 MODEL_KEYS = {"path", "tokenizer", "arch", "config", "dtype"}
-DATA_KEYS = {"train", "eval", "split", "eval_split", "eval_fraction", "seed"}
+DATA_KEYS = {"train", "eval", "split", "eval_split", "eval_fraction", "seed", "block_size"}
 REWARD_KEYS = {"function", "kwargs", "model", "weight"}
 DEEPSPEED_DIR = Path(__file__).parent / "deepspeed"
 
@@ -73,6 +73,7 @@ class DataSpec:
     eval_split: str | None = None  # default: "test" or "validation" when the dataset has one
     eval_fraction: float = 0.0  # carve an eval set out of train when there is none
     seed: int = 0
+    block_size: int = 1024  # pretrain on a `text` column: tokens per packed block
 
 
 @dataclass

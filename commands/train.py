@@ -1,0 +1,136 @@
+"""``jinglian train STAGE --config FILE.yaml [key=value ...]`` and ``jinglian train plan``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from jinglian.cli import console, fail, user_errors
+
+STAGE_HELP = {
+    "pretrain": "Causal-LM pretraining on packed blocks (transformers Trainer); reports held-out perplexity.",
+    "sft": "Supervised fine-tuning (TRL SFTTrainer): prompt/completion, messages, or input_ids/labels.",
+    "rm": "Reward model (TRL RewardTrainer) on prompt/chosen/rejected; reports pairwise accuracy.",
+    "ppo": "PPO with policy, reference, critic and reward model (jinglian's own trainer).",
+    "dpo": "Direct preference optimisation (TRL DPOTrainer) on prompt/chosen/rejected.",
+    "grpo": "GRPO (TRL GRPOTrainer) with rule-based reward functions and/or a trained reward model.",
+}
+
+EXAMPLE = """
+Example:
+
+    python -m jinglian.train.toy demo-out/toy
+    jinglian train {stage} --config pipelines/train_{stage}.yaml max_steps=20 learning_rate=1e-3
+
+Overrides are key=value with dotted paths (args.learning_rate=1e-4, model.config.hidden_size=128);
+a key without a section belongs to `args` (the trainer's own config). Add `deepspeed=zero2` (or
+zero3, zero3_offload, a JSON path) and launch with `accelerate launch -m jinglian.cli train ...` for
+several GPUs.
+"""
+
+
+def _print_metrics(stage: str, metrics: dict, out: str, seconds: float) -> None:
+    table = Table(title=f"jinglian train {stage}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:.4g}")
+        elif isinstance(value, int):
+            table.add_row(key, str(value))
+    curve = metrics.get("loss_curve")
+    if curve:
+        table.add_row("loss first → last", f"{curve[0]:.4g} → {curve[-1]:.4g}")
+    console.print(table)
+    console.print(f"model: {out}   summary: {Path(out) / 'jinglian_summary.json'}   wall time: {seconds:.1f} s")
+
+
+def _ppo_line(row: dict) -> None:
+    console.print(
+        f"step {row['step']:>4}  score {row['score']:+.3f}  kl {row['kl']:.3f}  entropy {row['entropy']:.3f}  "
+        f"clipfrac {row['clipfrac']:.3f}  value_err {row['value_error']:.3f}  len {row['response_length']:.1f}  "
+        f"eos {row['eos_fraction']:.2f}", highlight=False)
+
+
+def run_stage(stage: str, config: Path, overrides: list[str]) -> dict:
+    from jinglian.train.common import NonFiniteLoss
+    from jinglian.train.config import load_config
+
+    start = time.time()
+    with user_errors():
+        cfg = load_config(config, stage, overrides)
+        try:
+            if stage == "ppo":
+                from jinglian.train.ppo import run_ppo
+
+                metrics = run_ppo(cfg, on_log=_ppo_line)
+                metrics = {k: v for k, v in metrics.items() if k != "history"}
+            else:
+                import importlib
+
+                module = importlib.import_module(f"jinglian.train.{stage}")
+                metrics = getattr(module, f"run_{stage}")(cfg)
+        except NonFiniteLoss as err:
+            fail(str(err), code=1)
+    _print_metrics(stage, metrics, cfg.args.output_dir, time.time() - start)
+    return metrics
+
+
+def _make_stage_command(stage: str):
+    def command(
+        config: Annotated[Path, typer.Option("--config", "-c", help="Run config YAML (see pipelines/train_*.yaml).")],
+        overrides: Annotated[list[str] | None, typer.Argument(help="key=value overrides.", show_default=False)] = None,
+    ) -> None:
+        run_stage(stage, config, overrides or [])
+
+    command.__name__ = stage
+    command.__doc__ = STAGE_HELP[stage]
+    return command
+
+
+def plan(
+    stage: Annotated[str, typer.Option(help="pretrain | sft | rm | dpo | grpo | ppo")] = "ppo",
+    params: Annotated[str, typer.Option(help="Model size: 7B, 1.5B, 500M, or a number.")] = "7B",
+    seq: Annotated[int, typer.Option(help="Tokens per sequence.")] = 2048,
+    batch: Annotated[int, typer.Option(help="Sequences per GPU per micro-batch.")] = 1,
+    gpus: Annotated[int, typer.Option(help="GPUs that ZeRO shards over.")] = 8,
+    layers: Annotated[int, typer.Option(help="Transformer layers (0: guess from the size).")] = 0,
+    hidden: Annotated[int, typer.Option(help="Hidden size (0: guess from the size).")] = 0,
+    checkpointing: Annotated[bool, typer.Option("--checkpointing/--no-checkpointing",
+                                                help="Gradient checkpointing.")] = True,
+) -> None:
+    """Estimate GPU memory per GPU for a stage: full and LoRA training under ZeRO 0/2/3/3-offload.
+
+    Example:
+
+        jinglian train plan --stage ppo --params 7B --seq 1024 --gpus 1
+    """
+    from jinglian.train.memory import parse_params, plan_table, seed_note
+
+    with user_errors():
+        n = parse_params(params)
+        rows = plan_table(stage, n, seq=seq, batch=batch, gpus=gpus, layers=layers or None,
+                          hidden=hidden or None, checkpointing=checkpointing)
+    table = Table(title=f"jinglian train plan: {stage}, {n / 1e9:.2f}B params, seq {seq}, batch {batch}, {gpus} GPU(s)")
+    for col in ("training", "ZeRO", "weights", "grads", "optimizer", "frozen models", "activations", "total / GPU"):
+        table.add_column(col, justify="right" if col not in ("training", "ZeRO") else "left")
+    for r in rows:
+        table.add_row(r["mode"], r["zero"], *(f"{r[k]:.1f} GB" for k in ("weights", "grads", "optimizer", "frozen",
+                                                                       "activations", "total")))
+    console.print(table)
+    if stage == "ppo":
+        console.print(seed_note(n), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    train_app = typer.Typer(help="Train: pretrain | sft | rm | ppo | dpo | grpo, and plan (memory estimate).",
+                            no_args_is_help=True, rich_markup_mode="rich")
+    for stage in STAGE_HELP:
+        cmd = _make_stage_command(stage)
+        train_app.command(name=stage, help=STAGE_HELP[stage] + "\n\n" + EXAMPLE.format(stage=stage))(cmd)
+    train_app.command(name="plan")(plan)
+    app.add_typer(train_app, name="train")
