@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from jinglian.corpus.dedup.api import deduplicate, find_duplicates
 from jinglian.corpus.dedup.index import DedupIndex, DedupIndexError
 from jinglian.corpus.dedup.minhash import DedupConfig, MinHasher, estimate_jaccard
 from jinglian.corpus.dedup.runner import run_dedup
-from jinglian.corpus.dedup.shingles import dedup_key, jaccard, shingle_set
+from jinglian.corpus.dedup.shingles import dedup_key, jaccard, shingle_set, strip_to_words
 from jinglian.corpus.sample import TOPICS
 
 CHARS = sorted(
@@ -148,6 +149,23 @@ def test_short_documents_get_densified_signatures_and_tiny_ones_none():
     assert sig is not None and (sig != np.iinfo(np.uint32).max).all()
     assert (hasher.signature(dedup_key("研究团队表示新一代芯片")) == sig).all()
     assert hasher.signature(dedup_key("你好")) is None
+
+
+def test_batched_signatures_and_stripping_match_the_one_at_a_time_definitions():
+    rng = random.Random(9)
+    texts = [random_text(rng, rng.randint(0, 400)) for _ in range(50)] + [
+        "你好",
+        "",
+        "研究团队表示新一代芯片",
+        "a_b　c\u200bd𠀀e！ＡＢ①",
+    ]
+    assert [strip_to_words(t) for t in texts] == [re.sub(r"[\W_]+", "", t) for t in texts]
+    hasher = MinHasher(DedupConfig())
+    keys = [dedup_key(t) for t in texts]
+    sigs, has = hasher.signatures(keys)
+    for key, sig, h in zip(keys, sigs, has, strict=True):
+        single = hasher.signature(key)
+        assert (single is None and not h and not sig.any()) or (h and (single == sig).all())
 
 
 # --- the in-memory API (prompts) ---------------------------------------------------------------

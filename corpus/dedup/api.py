@@ -33,12 +33,7 @@ def find_duplicates(
     hasher = MinHasher(config)
     keys = [dedup_key(t, t2s=t2s) for t in texts]
     nodes = np.arange(len(texts), dtype=np.uint64)
-    sigs = np.zeros((len(texts), config.num_perm), np.uint32)
-    has_sig = np.zeros(len(texts), bool)
-    for i, key in enumerate(keys):
-        sig = hasher.signature(key)
-        if sig is not None:
-            sigs[i], has_sig[i] = sig, True
+    sigs, has_sig = hasher.signatures(keys)
     hashed = np.array([bool(k) for k in keys], bool)  # an empty key duplicates nothing
     exact = np.array([exact_hash(k) for k in keys], np.uint64)
     edges = [bucket_pairs(exact[hashed], nodes[hashed], signatures=None, threshold=1.0)]

@@ -23,7 +23,7 @@ from functools import cached_property
 
 import numpy as np
 
-from jinglian.corpus.dedup.shingles import DEFAULT_NGRAM, mix64, shingle_hashes
+from jinglian.corpus.dedup.shingles import DEFAULT_NGRAM, batch_shingle_hashes, mix64, shingle_hashes
 
 _LOW32 = np.uint64(0xFFFFFFFF)
 _PROBES = 64  # probe steps tried per empty bin before a linear scan (only tiny documents get there)
@@ -108,6 +108,26 @@ class MinHasher:
         if not filled.all():
             sig = self._densify(sig, filled)
         return sig
+
+    def signatures(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Signatures of many keys at once, identical to :meth:`signature` of each: ``(sigs, has_signature)``.
+
+        ``sigs`` is uint32 [len(keys), k] with zero rows where a key is shorter than one shingle.
+        """
+        k = self.k
+        hashes, doc = batch_shingle_hashes(keys, self.config.ngram, self.config.seed)
+        with np.errstate(over="ignore"):
+            bins = (((hashes >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32)).astype(np.intp)
+        flat = doc * k + bins
+        sigs = np.full(len(keys) * k, np.iinfo(np.uint32).max, dtype=np.uint32)
+        np.minimum.at(sigs, flat, (hashes & _LOW32).astype(np.uint32))
+        sigs = sigs.reshape(len(keys), k)
+        filled = (np.bincount(flat, minlength=len(keys) * k) > 0).reshape(len(keys), k)
+        has = filled.any(axis=1)
+        for i in np.flatnonzero(has & ~filled.all(axis=1)):
+            sigs[i] = self._densify(sigs[i], filled[i])
+        sigs[~has] = 0
+        return sigs, has
 
     def _densify(self, sig: np.ndarray, filled: np.ndarray) -> np.ndarray:
         out = sig.copy()

@@ -43,6 +43,21 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _is_word_table() -> np.ndarray:
+    """is_word[c] for every code point: what ``\\w`` keeps, minus "_" (str.isalnum)."""
+    return np.fromiter((chr(c).isalnum() for c in range(0x110000)), dtype=bool, count=0x110000)
+
+
+def strip_to_words(text: str) -> str:
+    """``text`` without punctuation, symbols, whitespace and invisible marks (``[\\W_]+`` removed).
+
+    A numpy lookup over the code points: ~5x faster than the regular expression on Chinese text.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return codes[_is_word_table()[codes]].tobytes().decode("utf-32-le")
+
+
 def dedup_key(text: str, *, t2s: bool = True) -> str:
     """The text as deduplication sees it: normalized, lower-cased, only letters and digits left.
 
@@ -50,7 +65,7 @@ def dedup_key(text: str, *, t2s: bool = True) -> str:
     Chinese punctuation most text is already NFKC, which ``is_normalized`` checks ~500x faster
     than normalizing (NFKC alone would cost more than the whole MinHash signature).
     """
-    key = _NOT_WORD.sub("", text)
+    key = strip_to_words(text)
     if not unicodedata.is_normalized("NFKC", key):
         key = _NOT_WORD.sub("", unicodedata.normalize("NFKC", key))
     if t2s and key:
@@ -86,6 +101,29 @@ def shingle_hashes(key: str, n: int = DEFAULT_NGRAM, seed: int = 0) -> np.ndarra
         for k in range(n):
             h = h * _M_POLY + codes[k : k + m]
         return mix64(h)
+
+
+def batch_shingle_hashes(
+    keys: list[str], n: int = DEFAULT_NGRAM, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shingle_hashes` of many keys at once: ``(hashes, document index of each hash)``.
+
+    One pass of numpy over the concatenated code points instead of ~10 small numpy calls per
+    document: at ~700 characters a document, the per-call overhead was most of the cost.
+    """
+    lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+    codes = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    total = len(codes)
+    padded = np.concatenate([codes, np.zeros(n - 1, np.uint64)])
+    with np.errstate(over="ignore"):
+        h = np.full(total, np.uint64(seed), dtype=np.uint64)
+        for k in range(n):
+            h = h * _M_POLY + padded[k : k + total]
+    doc = np.repeat(np.arange(len(keys)), lengths)
+    starts = np.cumsum(lengths) - lengths
+    valid = np.arange(total) - starts[doc] <= (lengths - n)[doc]
+    with np.errstate(over="ignore"):
+        return mix64(h[valid]), doc[valid]
 
 
 def shingle_set(text: str, n: int = DEFAULT_NGRAM, *, t2s: bool = True) -> set[str]:
