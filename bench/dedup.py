@@ -10,7 +10,8 @@ punctuation, sentences swapped, or copies differing only in whitespace. True Jac
 5-grams of the normalized, punctuation-free text) is computed by brute force for every planted
 pair and for a sample of each engine's reported pairs.
 
-Each engine runs in its own process (peak memory is that process's maximum RSS, workers included):
+Each engine runs in its own process (peak memory: summed RSS of that process and its workers,
+sampled every 20 ms, the corpus held in memory included):
 - jinglian: ``run_dedup`` (the four datatrove stages, LocalPipelineExecutor), default settings.
 - datasketch: ``MinHash(num_perm=112).update_batch`` on the same 5-gram shingles + ``MinHashLSH``.
 - rensa: ``RMinHash(num_perm=112).update`` on the same shingles + ``RMinHashLSH`` (14 bands).
@@ -26,7 +27,6 @@ import argparse
 import json
 import random
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -314,14 +314,46 @@ ENGINES = {
 }
 
 
+class PeakMemory:
+    """Peak of the summed RSS of this process and all its descendants, sampled every 20 ms.
+
+    Not ``ru_maxrss``: Linux carries it over from the parent across fork + exec, so every engine
+    would report the benchmark driver's own peak.
+    """
+
+    def __init__(self):
+        import threading
+
+        import psutil
+
+        self.peak, self._stop = 0, threading.Event()
+        self._me = psutil.Process()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self):
+        import psutil
+
+        while not self._stop.wait(0.02):
+            total = 0
+            for proc in [self._me, *self._me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 2**20
+
+
 def child(engine: str, folder: Path, workers: int) -> None:
     docs = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
+    memory = PeakMemory()
     result = ENGINES[engine](docs, folder, workers)
-    rss = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-    )
-    result["peak_mb"] = rss / 1024
+    result["peak_mb"] = memory.stop()
     (folder / f"result-{engine}.json").write_text(json.dumps(result))
 
 
