@@ -323,3 +323,37 @@ def test_killed_dedup_resumes_to_identical_output(tmp_path, read_docs):
     assert "Skipping" in (out / "dedup" / "1_signature" / "logs" / "console.log").read_text()
     assert read_out(out, read_docs) == read_out(reference, read_docs)
     assert json.loads((out / "stats.json").read_text()) == json.loads((reference / "stats.json").read_text())
+
+
+def test_dedup_stages_slot_into_a_curate_pipeline(tmp_path, read_docs):
+    """The recipe ``runner.py`` documents for curate: read -> normalize -> signature -> spill, then replay."""
+    from datatrove.pipeline.writers import JsonlWriter
+
+    from jinglian.corpus.curate import document_writer
+    from jinglian.corpus.dedup.runner import ReplayReader, dedup_stages, run_stages
+    from jinglian.corpus.normalize import Normalizer
+    from jinglian.corpus.readers import DocumentReader
+    from jinglian.corpus.stats import RunBooks
+
+    rows, planted = planted_corpus(seed=4, n_base=24)
+    files = split_files(tmp_path, rows, 3)
+    out, work = tmp_path / "curated", tmp_path / "curated" / "dedup"
+    rejects = str(out / "rejected")
+    stages = dedup_stages(
+        source=[DocumentReader(files, rejects_dir=rejects), Normalizer(rejects_dir=rejects)],
+        spill=[JsonlWriter(str(work / "stage1"), output_filename="${rank}.jsonl.gz")],
+        replay=[ReplayReader(work / "stage1")],
+        sink=[document_writer(out / "documents")],
+        work=work,
+        tasks=len(files),
+        rejects_dir=rejects,
+    )
+    results = run_stages(stages, work, workers=2)
+    books = RunBooks(results[0].books.steps + results[-1].books.steps)
+    assert [s.step for s in books.steps] == ["read", "normalize", "dedup"]
+    # "no-letters" survives normalization (it has punctuation) and dedup (nothing to compare)
+    assert books.balanced and books.docs_in == len(rows) and books.kept == len(rows) - len(planted)
+    kept = read_docs(out / "documents")
+    assert all(d["metadata"]["script"] in ("hans", "none") for d in kept)  # normalized text went on
+    _, rejected = read_out(out, read_docs)
+    assert {doc: of for doc, (_, of, _) in rejected.items()} == expected_by_input_order(planted, rows, 3)
