@@ -112,7 +112,7 @@ def load_word_list(path: str | None = None, package_file: str | None = None) -> 
     return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.lstrip().startswith("#"))
 
 
-def jieba_words(text: str, max_chars: int = 3000) -> list[str]:
+def jieba_words(text: str, max_chars: int = 1000) -> list[str]:
     """jieba words (dictionary only, no HMM guessing) of the first ``max_chars`` characters."""
     import jieba
 
