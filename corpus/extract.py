@@ -5,7 +5,8 @@ record that has no ``WARC-Identified-Payload-Type`` header and that libmagic doe
 (13 of 35 real Chinese news pages in our planning run), and it decodes bytes as UTF-8 or a
 cchardet guess, ignoring the HTTP charset. ``read_web`` counts every payload record it meets and
 either passes it on as a document whose text is the decoded HTML, or drops it with a reason
-(``not_html``, ``http_404``, ``too_large``, ``empty``, ``corrupt_warc``, ``malformed_json``, ...).
+(``not_html``, ``http_404``, ``too_large``, ``empty``, ``bad_encoding``, ``corrupt_warc``,
+``malformed_json``, ...).
 Decoding follows :mod:`jinglian.corpus.charset` and is recorded in ``charset`` / ``charset_source``.
 
 ``extract`` then replaces the HTML with trafilatura's main text. Settings, chosen by measurement
@@ -44,6 +45,9 @@ HTML_SUFFIXES = (".html", ".htm")
 WEB_SUFFIXES = WARC_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # larger pages are dropped as too_large before decoding
 DEFAULT_TIME_LIMIT = 10.0  # seconds of trafilatura per page
+# A page whose bytes are more than 1% invalid in the best charset found is binary or mangled; a
+# handful of bad bytes (one of the 23 GBK dev pages has some) is decoded with U+FFFD and kept.
+MAX_BAD_BYTES = 0.01
 REJECT_PREVIEW = 4000  # characters of a rejected page kept in rejected/ (enough to see why)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -122,6 +126,8 @@ class WebPageReader(AccountedStep):
             return _reject(doc_id, "", **meta), "empty"
         decoded = decode_html(body, content_type)
         meta.update(charset=decoded.charset, charset_source=decoded.source, charset_errors=decoded.errors)
+        if decoded.errors > MAX_BAD_BYTES * len(body):
+            return _reject(doc_id, decoded.text, **meta), ("bad_encoding", decoded.errors)
         return Document(text=decoded.text, id=doc_id, metadata={k: v for k, v in meta.items() if v is not None}), None
 
     def _warc(self, path: str) -> Iterator[tuple[Document, Verdict]]:

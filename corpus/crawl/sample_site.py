@@ -122,7 +122,8 @@ def render(path: str, base: str) -> tuple[int, dict[str, str], bytes]:
         if parts[2].isdigit() and 1 <= int(parts[2]) <= N_ARTICLES:
             i = int(parts[2])
             if len(parts) == 3:
-                return 200, {"Content-Type": html}, _page(_article(i)[0], _article_body(i)).encode()
+                head = '<meta name="author" content="精炼编辑部">'
+                return 200, {"Content-Type": html}, _page(_article(i)[0], _article_body(i), extra_head=head).encode()
             if parts[3] == "print" and i in PRINT_VERSIONS:  # near duplicate: same text, other chrome
                 body = '<div class="print">打印版</div>' + _article_body(i, related=False)
                 return 200, {"Content-Type": html}, f"<html><head><meta charset=utf-8><title>{_article(i)[0]}</title></head><body>{body}</body></html>".encode()

@@ -6,14 +6,16 @@ without it unless libmagic says HTML) reads every page. The body stored is the o
 sent after transfer/content decoding, so the ``Content-Encoding`` / ``Transfer-Encoding`` /
 ``Content-Length`` headers are rewritten to match it.
 
-Reading (:func:`iter_warc`): yields every record, and a :class:`WarcDamage` in place of the rest
-of a file that is truncated or corrupt, so the caller can count it instead of crashing or
-stopping without a word.
+Reading (:func:`iter_warc`): yields every payload record, and a :class:`WarcDamage` in place of
+the rest of a file that is truncated or corrupt, so the caller can count it instead of crashing
+or stopping without a word (warcio on its own ends silently at a truncated gzip member, and
+returns a short body for a truncated uncompressed record).
 """
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -55,6 +57,10 @@ def iter_warc(path: str | Path, max_bytes: int) -> Iterator[WarcPage | WarcDamag
     Payloads are read up to ``max_bytes + 1`` bytes, so a 50 MB page is flagged ``truncated``
     without holding it in memory.
     """
+    size = os.path.getsize(path)
+    if size == 0:
+        yield WarcDamage(0, "empty file")
+        return
     with open(path, "rb") as stream:
         offset = 0
         try:
@@ -68,6 +74,10 @@ def iter_warc(path: str | Path, max_bytes: int) -> Iterator[WarcPage | WarcDamag
                 if kind == "response" and http is None:  # a response record that is not HTTP (dns:, ...)
                     continue
                 body = record.content_stream().read(max_bytes + 1)
+                if len(body) <= max_bytes and getattr(record.raw_stream, "limit", 0) > 0:
+                    # fewer bytes than the record's Content-Length: the file ends inside it
+                    yield WarcDamage(offset, f"record at offset {offset} is cut short (file truncated)")
+                    return
                 content_type = (
                     http.get_header("Content-Type")
                     if http is not None
@@ -85,6 +95,12 @@ def iter_warc(path: str | Path, max_bytes: int) -> Iterator[WarcPage | WarcDamag
                 )
         except Exception as err:  # warcio raises ArchiveLoadFailed, EOFError, zlib and value errors
             yield WarcDamage(offset, f"{type(err).__name__}: {err}".strip()[:300])
+            return
+        # warcio ends quietly at a truncated gzip member, dropping that record: the last member it
+        # read must end where the file ends.
+        if str(path).endswith(".gz") and iterator.member_info is not None and sum(iterator.member_info) < size:
+            end = sum(iterator.member_info)
+            yield WarcDamage(end, f"{size - end} bytes after offset {end} are not a readable record (truncated gzip member)")
 
 
 def _warc_date(when: datetime | None = None) -> str:
