@@ -29,9 +29,9 @@ def zh_web():
     return filter_steps("zh-web")
 
 
-def run_steps(steps, text: str):
+def run_steps(steps, text: str, normalize: bool = True):
     """(step name, reason, value) of the first step that drops ``text``, else None; and the doc."""
-    doc = Document(text=NORMALIZER.normalize(text)[0], id="t")
+    doc = Document(text=NORMALIZER.normalize(text)[0] if normalize else text, id="t")
     for step in steps:
         verdict = step.check(doc)
         if verdict is not None:
@@ -247,3 +247,17 @@ def test_filter_cli_bad_profile_is_one_line(cli, tmp_path, sample_jsonl):
     assert proc.returncode == 2 and "heuristics.min_han_chras" in proc.stderr
     proc = cli("filter", sample_jsonl, "--out", tmp_path / "o", "--profile", "no-such-profile", check=False)
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("", "lang"),
+        ("，。！？……——《》“”", "lang"),
+        ("😀😂🎉👍🔥" * 20, "lang"),
+        ("近年来，人工智能技术在医疗、交通和教育等领域得到了广泛应用" * 120_000, "max_chars"),  # ~10 MB, one line
+    ],
+)
+def test_bad_documents_are_dropped_with_a_reason_not_crashed(zh_web, text, reason):
+    dropped, doc = run_steps(zh_web, text, normalize=False)  # the filters must cope with raw input
+    assert dropped is not None and dropped[1] == reason

@@ -60,6 +60,7 @@ from jinglian.corpus.filters.textstats import (
     single_char_word_share,
     terminal_punct_share,
     top_ngram_fraction,
+    WHITESPACE_RE,
 )
 
 _CHARS = "non-whitespace characters"
@@ -111,16 +112,17 @@ class ChineseHeuristics(RuleFilter):
 
     def statistics(self, doc: Document) -> Iterator[tuple[str, float]]:
         text = doc.text
-        counts = count_chars(text)
-        chars = max(counts["chars"], 1)
-        yield "chars", counts["chars"]
+        stripped = WHITESPACE_RE.sub("", text)
+        yield "chars", len(stripped)  # first: a multi-megabyte document stops here
+        counts = count_chars(stripped)
+        chars = max(len(stripped), 1)
         yield "han_chars", counts["han"]
         yield "han_ratio", counts["han"] / chars
         yield "symbol_ratio", counts["symbols"] / chars
         yield "digit_ratio", counts["digits"] / chars
         lines = non_empty_lines(text)
         if len(lines) >= self.line_rules_min_lines:
-            yield "avg_line_chars", counts["chars"] / len(lines)
+            yield "avg_line_chars", len(stripped) / len(lines)
             yield "terminal_punct_share", terminal_punct_share(lines)
         dup_lines, dup_line_chars = duplicate_lines(lines)
         yield "dup_line_share", dup_lines
