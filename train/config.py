@@ -137,6 +137,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         key, value = item.split("=", 1)
         parts = key.strip().split(".")
         if parts[0] not in SECTIONS:
+            if len(parts) > 1:  # a dotted key must start with a section name
+                raise _unknown(parts[0], "the run config", SECTIONS)
             parts = ["args", *parts]
         node = raw
         for part in parts[:-1]:

@@ -74,7 +74,11 @@ def build_tokenizer(out: Path | None = None, vocab_size: int = 128):
     from tokenizers import Tokenizer, decoders, models, trainers
     from transformers import PreTrainedTokenizerFast
 
-    text = toy_text(2000) + [question(s) + "答" for s in SUBJECTS] + ["\n" + "".join(SPECIALS)]
+    # Questions, answers and filler are separate training texts, so no merge crosses the prompt/completion
+    # boundary (TRL warns when the tokenized prompt is not a prefix of the tokenized prompt+completion).
+    rng = random.Random(1)
+    text = [question(s) for s in SUBJECTS] * 20 + [f(s, rng) for s in SUBJECTS * 20 for f in (good_answer, bad_answer)]
+    text += ["".join(rng.choice(FILLER) for _ in range(8)) + "。" for _ in range(400)] + ["\n" + "".join(SPECIALS)]
     alphabet = sorted(set("".join(text)) | set("\n：？。，！") | {" "})
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.decoder = decoders.Fuse()
