@@ -40,7 +40,7 @@ def crawled(tmp_path_factory):
     with serve_sample_site() as site:
         proc = subprocess.run(
             [sys.executable, "-m", "jinglian.cli", "crawl", site.url + "/", "--out", str(out),
-             "--sitemap", site.url + "/sitemap.xml", "--allow-domain", "127.0.0.1", "--allow-domain", "169.254.169.254", *FAST],
+             "--sitemap", site.url + "/sitemap_index.xml", "--allow-domain", "127.0.0.1", "--allow-domain", "169.254.169.254", *FAST],
             capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
         )
         assert proc.returncode == 0, proc.stderr
@@ -74,7 +74,8 @@ def test_rules_give_the_expected_outcomes(crawled):
         "news/3#comments": ("skipped", "duplicate"),
         "latest/meta-data/": ("skipped", "private_address"),  # reached by a redirect
         "partner": ("skipped", "offsite"),
-        "sitemap.xml": ("skipped", "sitemap"),
+        "sitemap_index.xml": ("skipped", "sitemap"),
+        "sitemap.xml": ("skipped", "sitemap"),  # listed in the index
     }
     for path, outcome in expect.items():
         assert (by_path[path]["outcome"], by_path[path]["reason"]) == outcome, path
@@ -185,3 +186,21 @@ def test_resume_after_sigkill_fetches_nothing_twice_and_loses_nothing(tmp_path):
     # at most the one request in flight at the kill (--concurrency 1) reached the server twice
     pages = {k: v for k, v in hits.items() if k != "/robots.txt"}
     assert sum(pages.values()) - len(pages) <= 1, {k: v for k, v in pages.items() if v > 1}
+
+
+def test_resume_replays_a_stored_but_unlogged_page_without_refetching(cli, tmp_path):
+    """The narrow window of a kill: the page is in the WARC but its log line was never written."""
+    out = tmp_path / "c"
+    with serve_sample_site() as site:
+        cli("crawl", site.url + "/", "--out", out, *FAST, "--max-pages", "4")
+        rows = read_log(out)
+        victim = [r for r in rows if r["outcome"] == "fetched"][-1]
+        kept = [line for line in (out / "crawl_log.jsonl").read_text().splitlines() if json.loads(line)["url"] != victim["url"]]
+        (out / "crawl_log.jsonl").write_text("\n".join(kept) + "\n")
+        before = Counter(site.hits)
+        cli("crawl", site.url + "/", "--out", out, *FAST, "--max-pages", "4", "--resume")
+        refetched = Counter(site.hits) - before
+    again = {r["url"]: r for r in read_log(out)}
+    assert again[victim["url"]]["outcome"] == "fetched" and len(again) == len(rows)
+    assert sum(refetched.values()) - refetched["/robots.txt"] == 0
+    assert warc_urls(out).count(victim["url"]) == 1

@@ -196,3 +196,24 @@ def test_quality_on_gold_pages(shared_data):
         scores = [bench.bigram_f1(ours(body, gold["url"]), gold["text"]) for gold, body in pages]
         assert sum(scores) / len(scores) >= goal, name
         assert min(scores) >= 0.5, name  # none empty or garbled
+
+
+def test_extract_steps_compose_with_the_normalizer(tmp_path, read_docs):
+    """What ``curate`` runs for web input: extract_steps → Normalizer → writer, books chained."""
+    from jinglian.corpus.curate import document_writer
+    from jinglian.corpus.executors import run_pipeline
+    from jinglian.corpus.extract import extract_steps
+    from jinglian.corpus.normalize import Normalizer
+
+    writer = CrawlWarcWriter(tmp_path / "in")
+    for path in ("/big5", "/news/5", "/missing"):
+        _page(writer, path)
+    writer.close()
+    out = tmp_path / "out"
+    pipeline = [*extract_steps([str(writer.path)], str(out / "rejected")), Normalizer(rejects_dir=str(out / "rejected")),
+                document_writer(out / "documents")]
+    result = run_pipeline(pipeline, out, tasks=1, workers=1)
+    assert result.books.balanced and [s.step for s in result.books.steps][:2] == ["read_web", "extract"]
+    assert result.books.docs_in == 3 and result.books.kept == 2
+    big5 = [d for d in read_docs(out / "documents") if d["metadata"]["url"].endswith("/big5")][0]
+    assert "经济观察" in big5["text"] and big5["metadata"]["charset"] == "big5hkscs"  # 繁→简 after decoding

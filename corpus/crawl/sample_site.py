@@ -3,7 +3,7 @@
 Every trap a crawler and an extractor meet on the real Chinese web, in miniature: news articles
 with navigation and footer boilerplate, near-duplicate "print" versions, a gambling spam page, a
 GBK page (declared in the HTTP header), a GB18030 page that declares ``utf-8`` in its ``<meta>``,
-a Big5 page, robots.txt disallowing ``/private/``, a sitemap with a page no link reaches, an
+a Big5 page, robots.txt disallowing ``/private/``, a sitemap index and a sitemap with a page no link reaches, an
 endless calendar (each month links to the next), a redirect loop, a redirect to the cloud
 metadata address, a 404, a PDF, a page too large for a 1 MB limit, query/fragment variants of
 the same URL, and a link to another site. Article text comes from the sentence banks of
@@ -117,6 +117,9 @@ def render(path: str, base: str) -> tuple[int, dict[str, str], bytes]:
         return 200, {"Content-Type": "text/plain"}, f"User-agent: *\nDisallow: /private/\nSitemap: {base}/sitemap.xml\n".encode()
     if path == "/sitemap.xml":
         return 200, {"Content-Type": "application/xml"}, _sitemap(base).encode()
+    if path == "/sitemap_index.xml":
+        index = f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>{base}/sitemap.xml</loc></sitemap></sitemapindex>'
+        return 200, {"Content-Type": "application/xml"}, index.encode()
     if path.startswith("/news/"):
         parts = path.split("/")
         if parts[2].isdigit() and 1 <= int(parts[2]) <= N_ARTICLES:

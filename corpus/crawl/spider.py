@@ -22,6 +22,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
 from jinglian.corpus.crawl.middlewares import PrivateAddressBlocked
@@ -141,10 +142,9 @@ class JinglianSpider(scrapy.Spider):
             if request is not None:
                 yield request
         for url in self.sitemaps:
-            self.state.see(url)
-            if url not in self.state.logged:
-                yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.failed, dont_filter=True,
-                                     meta={"jl_depth": 0, "jl_referer": None, "jl_chain": []})
+            request = self._sitemap_request(url, None)
+            if request is not None:
+                yield request
 
     def _replay_stored(self) -> list[scrapy.Request]:
         """Pages a killed run stored in the WARC but did not log: log them and follow their links
@@ -205,19 +205,31 @@ class JinglianSpider(scrapy.Spider):
         self._finish(url, FETCHED, None, **common)
         return requests
 
+    def _sitemap_request(self, url: str, referer: str | None) -> scrapy.Request | None:
+        self.state.see(url)
+        if url in self.state.logged:
+            return None
+        return scrapy.Request(url, callback=self.parse_sitemap, errback=self.failed, dont_filter=True,
+                              meta={"jl_depth": 0, "jl_referer": referer, "jl_chain": []})
+
     def parse_sitemap(self, response: Response):
+        """A sitemap's URLs are seeds (depth 0); a sitemap index's entries are further sitemaps."""
         url = response.request.url
-        requests = []
+        body = response.body
+        if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz
+            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
         try:
-            entries = [entry["loc"] for entry in Sitemap(response.body) if "loc" in entry]
+            sitemap = Sitemap(body)
+            kind, entries = sitemap.type, [entry["loc"] for entry in sitemap if "loc" in entry]
         except Exception:  # not a sitemap: lxml raises several types on garbage
-            entries = []
+            kind, entries = None, []
+        requests = []
         for loc in entries:
-            request = self.discover(loc, 0, url)
+            request = self._sitemap_request(loc, url) if kind == "sitemapindex" else self.discover(loc, 0, url)
             if request is not None:
                 requests.append(request)
         self._finish(url, SKIPPED if entries else FAILED, "sitemap" if entries else "not_a_sitemap",
-                     status=response.status, depth=0, referer=None, nbytes=len(response.body))
+                     status=response.status, depth=0, referer=response.meta.get("jl_referer"), nbytes=len(response.body))
         return requests
 
     def failed(self, failure):
