@@ -204,3 +204,15 @@ def test_resume_replays_a_stored_but_unlogged_page_without_refetching(cli, tmp_p
     assert again[victim["url"]]["outcome"] == "fetched" and len(again) == len(rows)
     assert sum(refetched.values()) - refetched["/robots.txt"] == 0
     assert warc_urls(out).count(victim["url"]) == 1
+
+
+def test_timeouts_fail_and_retries_recover(cli, tmp_path):
+    out = tmp_path / "c"
+    with serve_sample_site() as site:
+        cli("crawl", site.url + "/slow", site.url + "/flaky", "--out", out, "--allow-private", "--delay", "0",
+            "--timeout", "0.5", "--retries", "1")
+        hits = Counter(site.hits)
+    by_path = {path_of(r["url"]): r for r in read_log(out)}
+    assert (by_path["slow"]["outcome"], by_path["slow"]["reason"]) == ("failed", "timeout")
+    assert (by_path["flaky"]["outcome"], by_path["flaky"]["status"]) == ("fetched", 200)
+    assert hits["/slow"] == 2 and hits["/flaky"] == 2  # one retry each

@@ -5,7 +5,8 @@ with navigation and footer boilerplate, near-duplicate "print" versions, a gambl
 GBK page (declared in the HTTP header), a GB18030 page that declares ``utf-8`` in its ``<meta>``,
 a Big5 page, robots.txt disallowing ``/private/``, a sitemap index and a sitemap with a page no link reaches, an
 endless calendar (each month links to the next), a redirect loop, a redirect to the cloud
-metadata address, a 404, a PDF, a page too large for a 1 MB limit, query/fragment variants of
+metadata address, a 404, a PDF, a page too large for a 1 MB limit, a page slower than a timeout (``/slow``), one that fails every
+other request with a 503 (``/flaky``), query/fragment variants of
 the same URL, and a link to another site. Article text comes from the sentence banks of
 :mod:`jinglian.corpus.sample` (written for jinglian); nothing is copied from third-party pages.
 
@@ -130,6 +131,8 @@ def render(path: str, base: str) -> tuple[int, dict[str, str], bytes]:
             if parts[3] == "print" and i in PRINT_VERSIONS:  # near duplicate: same text, other chrome
                 body = '<div class="print">打印版</div>' + _article_body(i, related=False)
                 return 200, {"Content-Type": html}, f"<html><head><meta charset=utf-8><title>{_article(i)[0]}</title></head><body>{body}</body></html>".encode()
+    if path in ("/slow", "/flaky"):
+        return 200, {"Content-Type": html}, _page("稍后再试", "<p>服务器有时很慢，有时出错，这一次正常返回了。</p>").encode()
     if path == "/hidden/1":
         return 200, {"Content-Type": html}, _page("只在站点地图里的页面", _article_body(7, related=False)).encode()
     if path == "/about":
@@ -186,6 +189,13 @@ def _handler(site: SampleSite, delay: float):
             site.hits[path] += 1
             if delay and path not in ("/robots.txt",):
                 time.sleep(delay)
+            if path == "/slow":  # slower than any test's --timeout
+                time.sleep(3)
+            if path == "/flaky" and site.hits[path] % 2 == 1:  # every other request: 503
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             status, headers, body = render(path, site.url)
             self.send_response(status)
             for key, value in headers.items():
