@@ -63,12 +63,16 @@ def extractors() -> dict[str, Callable[[bytes, str | None], str]]:
 
     return {
         "trafilatura": lambda body, url: trafilatura.extract(body, url=url) or "",
-        "trafilatura precision": lambda body, url: trafilatura.extract(body, url=url, favor_precision=True) or "",
+        "trafilatura precision": lambda body, url: (
+            trafilatura.extract(body, url=url, favor_precision=True) or ""
+        ),
         "jinglian": ours,
     }
 
 
-def evaluate(extract: Callable[[bytes, str | None], str], pages: list[tuple[dict, bytes]], repeat: int) -> dict:
+def evaluate(
+    extract: Callable[[bytes, str | None], str], pages: list[tuple[dict, bytes]], repeat: int
+) -> dict:
     scores = [bigram_f1(extract(body, gold["url"]), gold["text"]) for gold, body in pages]
     timings = []
     for _ in range(repeat):
@@ -87,21 +91,33 @@ def evaluate(extract: Callable[[bytes, str | None], str], pages: list[tuple[dict
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding magic_html_zh/ and gbk_pages/")
-    parser.add_argument("--repeat", type=int, default=3, help="timed passes per extractor and set (best is kept)")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder holding magic_html_zh/ and gbk_pages/"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed passes per extractor and set (best is kept)"
+    )
     args = parser.parse_args(argv)
     if not all((args.data / name / "gold.jsonl").exists() for name in SETS):
         raise SystemExit(f"no extraction sets under {args.data} (expected {', '.join(SETS)})")
     pages = {name: load_set(args.data / name) for name in SETS}
-    results = {name: {s: evaluate(fn, pages[s], args.repeat) for s in SETS} for name, fn in extractors().items()}
-    header = f"{'extractor':<24}" + "".join(f"{s + ' F1':>18}{'<0.5':>6}{'pages/s':>9}" for s in SETS) + f"{'all pages/s':>13}"
+    results = {
+        name: {s: evaluate(fn, pages[s], args.repeat) for s in SETS} for name, fn in extractors().items()
+    }
+    header = (
+        f"{'extractor':<24}"
+        + "".join(f"{s + ' F1':>18}{'<0.5':>6}{'pages/s':>9}" for s in SETS)
+        + f"{'all pages/s':>13}"
+    )
     print(header)
     print("-" * len(header))
     for name, per_set in results.items():
         cells = "".join(f"{r['f1']:>18.3f}{r['low']:>6}{r['pages_per_s']:>9.1f}" for r in per_set.values())
         overall = sum(r["n"] for r in per_set.values()) / sum(r["seconds"] for r in per_set.values())
         print(f"{name:<24}{cells}{overall:>13.1f}")
-    print(f"pages: {', '.join(f'{s} {len(pages[s])}' for s in SETS)}; F1 = character-bigram F1, whitespace removed; one core")
+    print(
+        f"pages: {', '.join(f'{s} {len(pages[s])}' for s in SETS)}; F1 = character-bigram F1, whitespace removed; one core"
+    )
     return results
 
 

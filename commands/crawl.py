@@ -11,6 +11,8 @@ import typer
 
 from jinglian.cli import console, default_workers, fail, print_books, task_progress, user_errors
 
+TEN_MB = 10 * 1024 * 1024
+
 CRAWL_EXAMPLE = """
 Example:
 
@@ -37,17 +39,25 @@ charset_source, title, date, author), `OUT/rejected/<step>/`, `OUT/stats.json`, 
 def crawl(
     urls: Annotated[list[str], typer.Argument(help="Seed URLs.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
-    allow_domain: Annotated[list[str], typer.Option(help="Domain to stay within (repeatable; default: the seeds' hosts).")] = [],  # noqa: B006
+    allow_domain: Annotated[
+        list[str], typer.Option(help="Domain to stay within (repeatable; default: the seeds' hosts).")
+    ] = [],  # noqa: B006
     sitemap: Annotated[list[str], typer.Option(help="Sitemap URL to read seeds from (repeatable).")] = [],  # noqa: B006
     max_pages: Annotated[int, typer.Option(help="At most this many page requests.")] = 1000,
     max_depth: Annotated[int, typer.Option(help="Links followed from a seed (seeds are depth 0).")] = 8,
-    delay: Annotated[float, typer.Option(help="Seconds between requests to one domain (AutoThrottle's floor).")] = 1.0,
+    delay: Annotated[
+        float, typer.Option(help="Seconds between requests to one domain (AutoThrottle's floor).")
+    ] = 1.0,
     concurrency: Annotated[int, typer.Option(help="Requests in flight per domain.")] = 2,
-    max_bytes: Annotated[int, typer.Option(help="Largest response body stored, in bytes.")] = 10 * 1024 * 1024,
+    max_bytes: Annotated[int, typer.Option(help="Largest response body stored, in bytes.")] = TEN_MB,
     timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 30.0,
-    retries: Annotated[int, typer.Option(help="Retries of a failed request (with backoff 1, 2, 4... s).")] = 2,
+    retries: Annotated[
+        int, typer.Option(help="Retries of a failed request (with backoff 1, 2, 4... s).")
+    ] = 2,
     robots: Annotated[bool, typer.Option("--robots/--ignore-robots", help="Obey robots.txt.")] = True,
-    allow_private: Annotated[bool, typer.Option(help="Allow private and loopback addresses (intranets, tests).")] = False,
+    allow_private: Annotated[
+        bool, typer.Option(help="Allow private and loopback addresses (intranets, tests).")
+    ] = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted crawl in OUT.")] = False,
 ) -> None:
     """Crawl websites politely into WARC files, logging every discovered URL once."""
@@ -58,15 +68,28 @@ def crawl(
         fail(f"{bad[0]}: not an http(s) URL")
     counts = {"fetched": 0, "skipped": 0, "failed": 0}
     with user_errors(), task_progress("crawl (URLs with an outcome)") as update:
+
         def on_outcome(row: dict) -> None:
             counts[row["outcome"]] += 1
             update(sum(counts.values()), None)
 
         try:
             summary = run_crawl(
-                urls, out, allow_domains=allow_domain or None, sitemaps=sitemap or None, max_pages=max_pages,
-                max_depth=max_depth, resume=resume, on_outcome=on_outcome, delay=delay, concurrency=concurrency,
-                max_bytes=max_bytes, timeout=timeout, retries=retries, obey_robots=robots, allow_private=allow_private,
+                urls,
+                out,
+                allow_domains=allow_domain or None,
+                sitemaps=sitemap or None,
+                max_pages=max_pages,
+                max_depth=max_depth,
+                resume=resume,
+                on_outcome=on_outcome,
+                delay=delay,
+                concurrency=concurrency,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                retries=retries,
+                obey_robots=robots,
+                allow_private=allow_private,
             )
         except FileExistsError as err:
             fail(str(err))
@@ -78,17 +101,27 @@ def crawl(
     for (outcome, reason), n in sorted(summary.outcomes.items()):
         table.add_row(outcome, reason or "-", str(n))
     console.print(table)
-    console.print(f"WARC: {out / 'warc'} ({len(summary.warc_files)} file(s), {summary.fetched_bytes:,} bytes of pages)")
+    console.print(
+        f"WARC: {out / 'warc'} ({len(summary.warc_files)} file(s), {summary.fetched_bytes:,} bytes of pages)"
+    )
     console.print(f"log: {out / 'crawl_log.jsonl'}   wall time: {summary.wall_seconds:.1f} s")
 
 
 def extract(
-    inputs: Annotated[list[str], typer.Argument(help="WARC/WET/JSONL/HTML files or folders.", show_default=False)],
+    inputs: Annotated[
+        list[str], typer.Argument(help="WARC/WET/JSONL/HTML files or folders.", show_default=False)
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
-    workers: Annotated[int, typer.Option(help="Tasks run at once (default: number of cores).")] = default_workers(),
+    workers: Annotated[
+        int, typer.Option(help="Tasks run at once (default: number of cores).")
+    ] = default_workers(),
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
-    max_bytes: Annotated[int, typer.Option(help="Pages larger than this (bytes) are rejected as too_large.")] = 10 * 1024 * 1024,
-    time_limit: Annotated[float, typer.Option(help="Seconds of extraction per page before it is rejected as timeout.")] = 10.0,
+    max_bytes: Annotated[
+        int, typer.Option(help="Pages larger than this (bytes) are rejected as too_large.")
+    ] = TEN_MB,
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds of extraction per page before it is rejected as timeout.")
+    ] = 10.0,
 ) -> None:
     """Extract the main text of web pages (charset-aware, trafilatura) into documents."""
     from jinglian.corpus.curate import document_writer
@@ -104,7 +137,9 @@ def extract(
             result = run_pipeline(pipeline, out, tasks=len(files), workers=n, on_progress=update)
     result.books.save(out / "stats.json")
     print_books(result.books, title=f"jinglian extract: {len(files)} file(s)")
-    console.print(f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}")
+    console.print(
+        f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}"
+    )
     console.print(f"wall time: {result.wall_seconds:.1f} s")
     if not result.books.balanced:
         fail("the books do not balance; see stats.json", code=1)

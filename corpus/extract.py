@@ -58,13 +58,17 @@ def expand_web_inputs(paths: list[str]) -> list[str]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(WEB_SUFFIXES))
+            found = sorted(
+                str(p) for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(WEB_SUFFIXES)
+            )
             if not found:
                 raise InputError(raw, None, "no_input", f"no {'/'.join(WEB_SUFFIXES)} files in this folder")
             files.extend(found)
         elif path.is_file():
             if not path.name.lower().endswith(WEB_SUFFIXES):
-                raise InputError(raw, None, "unsupported", f"unsupported file type (use {', '.join(WEB_SUFFIXES)})")
+                raise InputError(
+                    raw, None, "unsupported", f"unsupported file type (use {', '.join(WEB_SUFFIXES)})"
+                )
             files.append(str(path))
         else:
             raise InputError(raw, None, "missing", "no such file or folder")
@@ -72,7 +76,9 @@ def expand_web_inputs(paths: list[str]) -> list[str]:
 
 
 def _reject(doc_id: str, text: str, **metadata) -> Document:
-    return Document(text=text[:REJECT_PREVIEW], id=doc_id, metadata={k: v for k, v in metadata.items() if v is not None})
+    return Document(
+        text=text[:REJECT_PREVIEW], id=doc_id, metadata={k: v for k, v in metadata.items() if v is not None}
+    )
 
 
 class WebPageReader(AccountedStep):
@@ -105,18 +111,32 @@ class WebPageReader(AccountedStep):
             yield from self._warc(path)
         elif name.endswith(HTML_SUFFIXES):
             body = Path(path).read_bytes()
-            yield self._page(path, path, None, None, None, body[: self.max_bytes], len(body) > self.max_bytes, path)
+            yield self._page(
+                path, path, None, None, None, body[: self.max_bytes], len(body) > self.max_bytes, path
+            )
         else:
             yield from self._jsonl(path)
 
     def _page(
-        self, doc_id: str, url: str | None, date: str | None, status: int | None, content_type: str | None,
-        body: bytes, truncated: bool, source: str,
+        self,
+        doc_id: str,
+        url: str | None,
+        date: str | None,
+        status: int | None,
+        content_type: str | None,
+        body: bytes,
+        truncated: bool,
+        source: str,
     ) -> tuple[Document, Verdict]:
         """Check and decode one fetched page; the verdict is None when it goes on to extraction."""
-        meta = dict(url=url, fetch_time=date, http_status=status, content_type=content_type, source_file=source)
+        meta = dict(
+            url=url, fetch_time=date, http_status=status, content_type=content_type, source_file=source
+        )
         if truncated:
-            return _reject(doc_id, body[:REJECT_PREVIEW].decode("utf-8", "replace"), **meta), ("too_large", f">{self.max_bytes} bytes")
+            return _reject(doc_id, body[:REJECT_PREVIEW].decode("utf-8", "replace"), **meta), (
+                "too_large",
+                f">{self.max_bytes} bytes",
+            )
         if status is not None and not 200 <= status < 300:
             return _reject(doc_id, "", **meta), f"http_{status}"
         mime = (content_type or "").split(";")[0].strip().lower()
@@ -128,7 +148,9 @@ class WebPageReader(AccountedStep):
         meta.update(charset=decoded.charset, charset_source=decoded.source, charset_errors=decoded.errors)
         if decoded.errors > MAX_BAD_BYTES * len(body):
             return _reject(doc_id, decoded.text, **meta), ("bad_encoding", decoded.errors)
-        return Document(text=decoded.text, id=doc_id, metadata={k: v for k, v in meta.items() if v is not None}), None
+        return Document(
+            text=decoded.text, id=doc_id, metadata={k: v for k, v in meta.items() if v is not None}
+        ), None
 
     def _warc(self, path: str) -> Iterator[tuple[Document, Verdict]]:
         for item in iter_warc(path, self.max_bytes):
@@ -137,7 +159,9 @@ class WebPageReader(AccountedStep):
                 yield doc, ("corrupt_warc", item.detail)
                 continue
             if item.record_type == "conversion":  # WET: text already extracted by Common Crawl
-                meta = dict(url=item.url, fetch_time=item.date, source_file=path, source_format="wet", charset="utf-8")
+                meta = dict(
+                    url=item.url, fetch_time=item.date, source_file=path, source_format="wet", charset="utf-8"
+                )
                 text = item.body.decode("utf-8", "replace")
                 if item.truncated:
                     yield _reject(item.record_id, text, **meta), ("too_large", f">{self.max_bytes} bytes")
@@ -147,7 +171,14 @@ class WebPageReader(AccountedStep):
                     yield Document(text=text, id=item.record_id, metadata=meta), None
                 continue
             yield self._page(
-                item.record_id, item.url, item.date, item.status, item.content_type, item.body, item.truncated, path
+                item.record_id,
+                item.url,
+                item.date,
+                item.status,
+                item.content_type,
+                item.body,
+                item.truncated,
+                path,
             )
 
     def _jsonl(self, path: str) -> Iterator[tuple[Document, Verdict]]:
@@ -161,16 +192,28 @@ class WebPageReader(AccountedStep):
                     try:
                         record = json.loads(raw)
                     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                        yield _reject(doc_id, raw.decode("utf-8", "replace"), source_file=path), ("malformed_json", str(err)[:200])
+                        yield (
+                            _reject(doc_id, raw.decode("utf-8", "replace"), source_file=path),
+                            ("malformed_json", str(err)[:200]),
+                        )
                         continue
                     html = record.get("html") if isinstance(record, dict) else None
                     if not isinstance(html, str):
-                        yield _reject(doc_id, raw.decode("utf-8", "replace"), source_file=path), "missing_html"
+                        yield (
+                            _reject(doc_id, raw.decode("utf-8", "replace"), source_file=path),
+                            "missing_html",
+                        )
                         continue
                     body = html.encode("utf-8")  # already text: decoding is a no-op, recorded as such
                     doc, verdict = self._page(
-                        str(record.get("id") or doc_id), record.get("url"), record.get("fetch_time"),
-                        None, None, body[: self.max_bytes], len(body) > self.max_bytes, path,
+                        str(record.get("id") or doc_id),
+                        record.get("url"),
+                        record.get("fetch_time"),
+                        None,
+                        None,
+                        body[: self.max_bytes],
+                        len(body) > self.max_bytes,
+                        path,
                     )
                     if verdict is None:
                         doc.metadata.update(charset="utf-8", charset_source="jsonl")
@@ -242,12 +285,23 @@ def page_metadata(tree, html: str) -> dict[str, str]:
 
     meta = examine_meta(tree)
     h1 = tree.findall(".//h1")
-    title = meta.title or (h1[0].text_content().strip() if len(h1) == 1 else None) or (tree.findtext(".//head/title") or "").strip()
-    found = {"title": title, "author": meta.author, "sitename": meta.sitename, "date": find_page_date(tree, html)}
+    title = (
+        meta.title
+        or (h1[0].text_content().strip() if len(h1) == 1 else None)
+        or (tree.findtext(".//head/title") or "").strip()
+    )
+    found = {
+        "title": title,
+        "author": meta.author,
+        "sitename": meta.sitename,
+        "date": find_page_date(tree, html),
+    }
     return {k: v for k, v in found.items() if v}
 
 
-def extract_main_text(html: str, url: str | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT) -> tuple[str, dict] | None:
+def extract_main_text(
+    html: str, url: str | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT
+) -> tuple[str, dict] | None:
     """Main text and metadata of a decoded page with jinglian's trafilatura settings; None if no text."""
     from trafilatura import bare_extraction
     from trafilatura.utils import load_html
@@ -257,7 +311,9 @@ def extract_main_text(html: str, url: str | None = None, time_limit_s: float = D
         if tree is None:
             return None
         metadata = page_metadata(tree, html)
-        result = bare_extraction(tree, url=url, favor_precision=True, include_comments=False, include_tables=True)
+        result = bare_extraction(
+            tree, url=url, favor_precision=True, include_comments=False, include_tables=True
+        )
     if result is None or not (result.text or "").strip():
         return None
     return result.text, metadata

@@ -26,7 +26,9 @@ def read_log(out: Path) -> list[dict]:
 
 
 def warc_urls(out: Path) -> list[str]:
-    return [page.url for path in sorted((out / "warc").glob("*.warc.gz")) for page in iter_warc(path, 1 << 30)]
+    return [
+        page.url for path in sorted((out / "warc").glob("*.warc.gz")) for page in iter_warc(path, 1 << 30)
+    ]
 
 
 def path_of(url: str) -> str:
@@ -39,9 +41,25 @@ def crawled(tmp_path_factory):
     out = tmp_path_factory.mktemp("crawl") / "site"
     with serve_sample_site() as site:
         proc = subprocess.run(
-            [sys.executable, "-m", "jinglian.cli", "crawl", site.url + "/", "--out", str(out),
-             "--sitemap", site.url + "/sitemap_index.xml", "--allow-domain", "127.0.0.1", "--allow-domain", "169.254.169.254", *FAST],
-            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+            [
+                sys.executable,
+                "-m",
+                "jinglian.cli",
+                "crawl",
+                site.url + "/",
+                "--out",
+                str(out),
+                "--sitemap",
+                site.url + "/sitemap_index.xml",
+                "--allow-domain",
+                "127.0.0.1",
+                "--allow-domain",
+                "169.254.169.254",
+                *FAST,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
         )
         assert proc.returncode == 0, proc.stderr
         hits = Counter(site.hits)
@@ -57,7 +75,9 @@ def test_every_discovered_url_has_exactly_one_outcome(crawled):
     # every page of the site that a link or the sitemap reaches is accounted for
     for i in range(1, N_ARTICLES + 1):
         assert by_path[f"news/{i}"]["outcome"] == "fetched"
-    assert by_path["hidden/1"]["outcome"] == "fetched" and by_path["hidden/1"]["referer"].endswith("/sitemap.xml")
+    assert by_path["hidden/1"]["outcome"] == "fetched" and by_path["hidden/1"]["referer"].endswith(
+        "/sitemap.xml"
+    )
 
 
 def test_rules_give_the_expected_outcomes(crawled):
@@ -117,8 +137,15 @@ def test_extract_the_crawl(crawled, cli, read_docs, tmp_path):
     assert docs.keys() == {p for p, r in by_path.items() if r["outcome"] == "fetched"}
     gbk, wrong, big5 = docs["gbk"], docs["wrong-charset"], docs["big5"]
     assert (gbk["metadata"]["charset"], gbk["metadata"]["charset_source"]) == ("gb18030", "http")
-    assert (wrong["metadata"]["charset"], wrong["metadata"]["charset_source"]) == ("gb18030", "detected (declared utf-8)")
-    assert big5["metadata"]["charset"] == "big5hkscs" and "經濟觀察" in big5["text"] and "\ufffd" not in big5["text"]
+    assert (wrong["metadata"]["charset"], wrong["metadata"]["charset_source"]) == (
+        "gb18030",
+        "detected (declared utf-8)",
+    )
+    assert (
+        big5["metadata"]["charset"] == "big5hkscs"
+        and "經濟觀察" in big5["text"]
+        and "\ufffd" not in big5["text"]
+    )
     assert "旅游观察（第4期）" in gbk["text"] and "\ufffd" not in gbk["text"]
     article = docs["news/2"]
     assert article["metadata"]["fetch_time"] and article["metadata"]["title"].startswith("教育观察")
@@ -136,7 +163,9 @@ def test_private_addresses_refused_by_default(cli, tmp_path):
 
 def test_address_rules():
     assert address_refused("169.254.169.254", allow_private=True)  # metadata endpoint: always refused
-    assert address_refused("10.1.2.3", allow_private=False) and not address_refused("10.1.2.3", allow_private=True)
+    assert address_refused("10.1.2.3", allow_private=False) and not address_refused(
+        "10.1.2.3", allow_private=True
+    )
     assert address_refused("::ffff:127.0.0.1", allow_private=False)
     assert not address_refused("8.8.8.8", allow_private=False)
     assert host_refused("localhost", allow_private=False) and host_refused("[fe80::1]", allow_private=True)
@@ -149,7 +178,9 @@ def test_max_pages_and_refusing_to_overwrite(cli, tmp_path):
     rows = read_log(tmp_path / "c")
     assert sum(r["reason"] == "max_pages" for r in rows) > 0
     assert sum(r["reason"] != "max_pages" and r["reason"] not in ("duplicate", "offsite") for r in rows) == 5
-    assert again.returncode == 2 and "--resume" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    assert (
+        again.returncode == 2 and "--resume" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    )
     assert cli("crawl", "ftp://example.com/", "--out", tmp_path / "d", check=False).returncode == 2
 
 
@@ -159,13 +190,37 @@ def test_resume_after_sigkill_fetches_nothing_twice_and_loses_nothing(tmp_path):
     env = {**os.environ, "COLUMNS": "200"}
     with serve_sample_site() as site:
         full = tmp_path / "full"
-        subprocess.run([sys.executable, "-m", "jinglian.cli", "crawl", site.url + "/", "--out", str(full), *args,
-                        site.url + "/sitemap.xml"], check=True, capture_output=True, env=env)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jinglian.cli",
+                "crawl",
+                site.url + "/",
+                "--out",
+                str(full),
+                *args,
+                site.url + "/sitemap.xml",
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
     expected = {path_of(r["url"]): (r["outcome"], r["reason"]) for r in read_log(full)}
 
     with serve_sample_site(delay=0.1) as site:
         out = tmp_path / "killed"
-        cmd = [sys.executable, "-m", "jinglian.cli", "crawl", site.url + "/", "--out", str(out), *args, site.url + "/sitemap.xml"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "jinglian.cli",
+            "crawl",
+            site.url + "/",
+            "--out",
+            str(out),
+            *args,
+            site.url + "/sitemap.xml",
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         log = out / "crawl_log.jsonl"
         deadline = time.monotonic() + 60
@@ -181,7 +236,9 @@ def test_resume_after_sigkill_fetches_nothing_twice_and_loses_nothing(tmp_path):
     assert len({r["url"] for r in rows}) == len(rows)  # one outcome per URL across both runs
     assert {path_of(r["url"]): (r["outcome"], r["reason"]) for r in rows} == expected  # nothing lost
     stored = warc_urls(out)
-    assert len(stored) == len(set(stored)) == sum(r["outcome"] == "fetched" for r in rows)  # nothing stored twice
+    assert (
+        len(stored) == len(set(stored)) == sum(r["outcome"] == "fetched" for r in rows)
+    )  # nothing stored twice
     assert len(list((out / "warc").glob("*.warc.gz"))) == 2
     # at most the one request in flight at the kill (--concurrency 1) reached the server twice
     pages = {k: v for k, v in hits.items() if k != "/robots.txt"}
@@ -195,7 +252,11 @@ def test_resume_replays_a_stored_but_unlogged_page_without_refetching(cli, tmp_p
         cli("crawl", site.url + "/", "--out", out, *FAST, "--max-pages", "4")
         rows = read_log(out)
         victim = [r for r in rows if r["outcome"] == "fetched"][-1]
-        kept = [line for line in (out / "crawl_log.jsonl").read_text().splitlines() if json.loads(line)["url"] != victim["url"]]
+        kept = [
+            line
+            for line in (out / "crawl_log.jsonl").read_text().splitlines()
+            if json.loads(line)["url"] != victim["url"]
+        ]
         (out / "crawl_log.jsonl").write_text("\n".join(kept) + "\n")
         before = Counter(site.hits)
         cli("crawl", site.url + "/", "--out", out, *FAST, "--max-pages", "4", "--resume")
@@ -209,8 +270,20 @@ def test_resume_replays_a_stored_but_unlogged_page_without_refetching(cli, tmp_p
 def test_timeouts_fail_and_retries_recover(cli, tmp_path):
     out = tmp_path / "c"
     with serve_sample_site() as site:
-        cli("crawl", site.url + "/slow", site.url + "/flaky", "--out", out, "--allow-private", "--delay", "0",
-            "--timeout", "0.5", "--retries", "1")
+        cli(
+            "crawl",
+            site.url + "/slow",
+            site.url + "/flaky",
+            "--out",
+            out,
+            "--allow-private",
+            "--delay",
+            "0",
+            "--timeout",
+            "0.5",
+            "--retries",
+            "1",
+        )
         hits = Counter(site.hits)
     by_path = {path_of(r["url"]): r for r in read_log(out)}
     assert (by_path["slow"]["outcome"], by_path["slow"]["reason"]) == ("failed", "timeout")

@@ -32,12 +32,22 @@ BENCH = Path(__file__).resolve().parents[1] / "bench" / "extract.py"
     [
         (ZH.encode("gbk"), "text/html; charset=gb2312", "gb18030", "http"),
         (f'<meta charset="gbk">{ZH}'.encode("gbk"), "text/html", "gb18030", "meta"),
-        (f'<meta http-equiv="Content-Type" content="text/html; charset=GB2312">{ZH}'.encode("gb18030"), None, "gb18030", "meta"),
+        (
+            f'<meta http-equiv="Content-Type" content="text/html; charset=GB2312">{ZH}'.encode("gb18030"),
+            None,
+            "gb18030",
+            "meta",
+        ),
         (f'<meta charset="utf-8">{ZH}'.encode("gb18030"), None, "gb18030", "detected (declared utf-8)"),
-        (f'<meta charset="gb2312">{ZH}'.encode("utf-8"), None, "utf-8", "utf-8-valid (declared gb2312)"),
+        (f'<meta charset="gb2312">{ZH}'.encode(), None, "utf-8", "utf-8-valid (declared gb2312)"),
         (ZH.encode("gbk"), "text/html; charset=ISO-8859-1", "gb18030", "detected (declared ISO-8859-1)"),
         (b"\xef\xbb\xbf" + ZH.encode("utf-8"), "text/html; charset=gbk", "utf-8", "bom"),
-        ("中華民國的網頁，這是一段繁體中文的測試文字，內容相當簡單。".encode("big5"), "text/html; charset=big5", "big5hkscs", "http"),
+        (
+            "中華民國的網頁，這是一段繁體中文的測試文字，內容相當簡單。".encode("big5"),
+            "text/html; charset=big5",
+            "big5hkscs",
+            "http",
+        ),
         (ZH.encode("gbk"), None, "gb18030", "detected"),
     ],
 )
@@ -52,7 +62,9 @@ def test_supersets_and_invalid_bytes():
     assert normalize_charset("GB2312") == normalize_charset("gbk") == "gb18030"
     assert normalize_charset("big5") == "big5hkscs" and normalize_charset("no-such-charset") is None
     # 𠀀-range and euro sign: outside GB2312/GBK, inside GB18030
-    assert decode_html("€𠀀".encode("gb18030") + ZH.encode("gb18030"), "text/html; charset=gbk").text.startswith("€𠀀")
+    assert decode_html(
+        "€𠀀".encode("gb18030") + ZH.encode("gb18030"), "text/html; charset=gbk"
+    ).text.startswith("€𠀀")
     damaged = ZH.encode("gbk") * 30 + b"\xff" + ZH.encode("gbk") * 30  # 0xFF is never valid in GBK
     decoded = decode_html(damaged, "text/html; charset=gbk")
     assert (decoded.charset, decoded.source, decoded.errors) == ("gb18030", "http", 1)
@@ -62,12 +74,19 @@ def test_supersets_and_invalid_bytes():
 # -- the extract command on every kind of input, good and bad ---------------------------------
 
 
-def _page(writer: CrawlWarcWriter, path: str, body: bytes | None = None, status: int = 200, ctype: str | None = None):
+def _page(
+    writer: CrawlWarcWriter, path: str, body: bytes | None = None, status: int = 200, ctype: str | None = None
+):
     """Write a sample-site page (or the given body) as a crawler would."""
     code, headers, rendered = render(path, "http://zh.example")
     writer.write(
-        f"http://zh.example{path}", "GET", [("User-Agent", "test")], status if body is not None else code, "OK",
-        list({**headers, **({"Content-Type": ctype} if ctype else {})}.items()), rendered if body is None else body,
+        f"http://zh.example{path}",
+        "GET",
+        [("User-Agent", "test")],
+        status if body is not None else code,
+        "OK",
+        list({**headers, **({"Content-Type": ctype} if ctype else {})}.items()),
+        rendered if body is None else body,
     )
 
 
@@ -75,9 +94,17 @@ def _cc_style_warc(path: Path) -> None:
     """A Common Crawl-like record: no WARC-Identified-Payload-Type, GBK declared only in HTTP."""
     with open(path, "wb") as f:
         writer = WARCWriter(f, gzip=True)
-        body = f"<html><head><title>旧站</title></head><body><div><p>{ZH * 4}</p></div></body></html>".encode("gbk")
-        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=gb2312")], protocol="HTTP/1.1")
-        writer.write_record(writer.create_warc_record("http://old.example/a", "response", payload=io.BytesIO(body), http_headers=http))
+        body = f"<html><head><title>旧站</title></head><body><div><p>{ZH * 4}</p></div></body></html>".encode(
+            "gbk"
+        )
+        http = StatusAndHeaders(
+            "200 OK", [("Content-Type", "text/html; charset=gb2312")], protocol="HTTP/1.1"
+        )
+        writer.write_record(
+            writer.create_warc_record(
+                "http://old.example/a", "response", payload=io.BytesIO(body), http_headers=http
+            )
+        )
 
 
 def _wet(path: Path) -> None:
@@ -85,8 +112,11 @@ def _wet(path: Path) -> None:
         writer = WARCWriter(f, gzip=True)
         for i, text in enumerate([ZH * 2, ""]):
             record = writer.create_warc_record(
-                f"http://wet.example/{i}", "conversion", payload=io.BytesIO(text.encode()),
-                warc_content_type="text/plain", warc_headers_dict={"WARC-Date": "2024-01-01T00:00:00Z"},
+                f"http://wet.example/{i}",
+                "conversion",
+                payload=io.BytesIO(text.encode()),
+                warc_content_type="text/plain",
+                warc_headers_dict={"WARC-Date": "2024-01-01T00:00:00Z"},
             )
             writer.write_record(record)
 
@@ -117,7 +147,13 @@ def extracted(tmp_path_factory):
     _cc_style_warc(inputs / "cc.warc.gz")
     _wet(inputs / "sample.warc.wet.gz")
     lines = [
-        json.dumps({"url": "http://j.example/1", "html": f"<html><body><article><p>{ZH * 3}</p></article></body></html>"}, ensure_ascii=False),
+        json.dumps(
+            {
+                "url": "http://j.example/1",
+                "html": f"<html><body><article><p>{ZH * 3}</p></article></body></html>",
+            },
+            ensure_ascii=False,
+        ),
         "{not json",
         json.dumps({"url": "http://j.example/2", "text": "no html field"}),
     ]
@@ -126,7 +162,9 @@ def extracted(tmp_path_factory):
     out = root / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "jinglian.cli", "extract", str(inputs), "--out", str(out), "--workers", "2"],
-        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert proc.returncode == 0, proc.stderr
     return out, proc, json.loads((out / "stats.json").read_text())
@@ -138,15 +176,24 @@ def test_extract_accounts_for_every_input(extracted, read_docs):
     read, extract = stats["steps"]
     assert read["step"] == "read_web" and extract["step"] == "extract"
     assert read["dropped"] == {
-        "http_404": 1, "empty": 2, "bad_encoding": 1, "not_html": 1, "too_large": 1,
-        "corrupt_warc": 2, "malformed_json": 1, "missing_html": 1,
+        "http_404": 1,
+        "empty": 2,
+        "bad_encoding": 1,
+        "not_html": 1,
+        "too_large": 1,
+        "corrupt_warc": 2,
+        "malformed_json": 1,
+        "missing_html": 1,
     }
     assert set(extract["dropped"]) == {"no_text"} and extract["dropped"]["no_text"] == 2  # /no-text, /deep
     rejected = read_docs(out / "rejected")
     assert len(rejected) == sum(read["dropped"].values()) + sum(extract["dropped"].values())
     assert all(r["metadata"]["reject_reason"] for r in rejected)
     corrupt = [r for r in rejected if r["metadata"]["reject_reason"] == "corrupt_warc"]
-    assert {Path(r["metadata"]["source_file"]).name for r in corrupt} == {"truncated.warc.gz", "garbage.warc.gz"}
+    assert {Path(r["metadata"]["source_file"]).name for r in corrupt} == {
+        "truncated.warc.gz",
+        "garbage.warc.gz",
+    }
 
 
 def test_extract_documents_and_metadata(extracted, read_docs):
@@ -158,20 +205,31 @@ def test_extract_documents_and_metadata(extracted, read_docs):
     assert news["metadata"]["fetch_time"] and news["metadata"]["charset"] == "utf-8"
     assert news["metadata"]["author"] == "精炼编辑部"
     assert "版权所有" not in news["text"]
-    assert by_url["http://zh.example/wrong-charset"]["metadata"]["charset_source"] == "detected (declared utf-8)"
-    assert by_url["http://old.example/a"]["metadata"]["charset"] == "gb18030" and "精炼" in by_url["http://old.example/a"]["text"]
+    assert (
+        by_url["http://zh.example/wrong-charset"]["metadata"]["charset_source"] == "detected (declared utf-8)"
+    )
+    assert (
+        by_url["http://old.example/a"]["metadata"]["charset"] == "gb18030"
+        and "精炼" in by_url["http://old.example/a"]["text"]
+    )
     wet = by_url["http://wet.example/0"]
     assert wet["text"] == ZH * 2 and wet["metadata"]["source_format"] == "wet"
     assert "精炼" in by_url["http://j.example/1"]["text"]
     html_file = [d for d in docs if str(d["metadata"].get("source_file", "")).endswith("page.html")]
     assert len(html_file) == 1 and html_file[0]["metadata"]["charset"] == "gb18030"
     # the truncated copy still yields the pages stored before the cut
-    cut = [d["metadata"]["url"] for d in docs if str(d["metadata"]["source_file"]).endswith("truncated.warc.gz")]
+    cut = [
+        d["metadata"]["url"] for d in docs if str(d["metadata"]["source_file"]).endswith("truncated.warc.gz")
+    ]
     assert cut == ["http://zh.example/news/3"]
 
 
 def test_time_limit_rejects_a_slow_page():
-    html = "<html><body>" + ("<div><p>" + "很长的页面内容。" * 30 + "</p><a href='/x'>链接</a></div>") * 4000 + "</body></html>"
+    html = (
+        "<html><body>"
+        + ("<div><p>" + "很长的页面内容。" * 30 + "</p><a href='/x'>链接</a></div>") * 4000
+        + "</body></html>"
+    )
     doc = Document(text=html, id="slow", metadata={"url": "http://slow.example/"})
     verdict = MainTextExtractor(time_limit_s=0.05).check(doc)  # the page needs about 1 s
     assert verdict == ("timeout", 0.05) and len(doc.text) <= 4000
@@ -210,8 +268,11 @@ def test_extract_steps_compose_with_the_normalizer(tmp_path, read_docs):
         _page(writer, path)
     writer.close()
     out = tmp_path / "out"
-    pipeline = [*extract_steps([str(writer.path)], str(out / "rejected")), Normalizer(rejects_dir=str(out / "rejected")),
-                document_writer(out / "documents")]
+    pipeline = [
+        *extract_steps([str(writer.path)], str(out / "rejected")),
+        Normalizer(rejects_dir=str(out / "rejected")),
+        document_writer(out / "documents"),
+    ]
     result = run_pipeline(pipeline, out, tasks=1, workers=1)
     assert result.books.balanced and [s.step for s in result.books.steps][:2] == ["read_web", "extract"]
     assert result.books.docs_in == 3 and result.books.kept == 2

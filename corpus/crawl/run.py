@@ -62,12 +62,21 @@ def run_crawl(
 
     out.mkdir(parents=True, exist_ok=True)
     if (out / "crawl_log.jsonl").exists() and not resume:
-        raise FileExistsError(f"{out} already holds a crawl: add --resume to continue it, or choose another --out")
+        raise FileExistsError(
+            f"{out} already holds a crawl: add --resume to continue it, or choose another --out"
+        )
     started = time.perf_counter()
     process = CrawlerProcess(crawl_settings(**settings))
     process.crawl(
-        JinglianSpider, seeds=seeds, out=str(out), allow_domains=allow_domains, sitemaps=sitemaps,
-        max_pages=max_pages, max_depth=max_depth, resume=resume, on_outcome=on_outcome,
+        JinglianSpider,
+        seeds=seeds,
+        out=str(out),
+        allow_domains=allow_domains,
+        sitemaps=sitemaps,
+        max_pages=max_pages,
+        max_depth=max_depth,
+        resume=resume,
+        on_outcome=on_outcome,
     )
     process.start()
     summary = summarise(out)

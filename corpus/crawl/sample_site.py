@@ -40,7 +40,9 @@ SPAM = (
     "加微信客服领取内部导师带单计划，稳赚不赔，日赚三千不是梦。"
 )
 NAV = '<div class="nav"><a href="/">首页</a> | <a href="/news/1">新闻</a> | <a href="/forum/1">论坛</a> | <a href="/about">关于我们</a></div>'
-FOOTER = '<div class="footer">版权所有 2024 精炼示例网 · 京ICP备00000000号 · <a href="/about">联系我们</a></div>'
+FOOTER = (
+    '<div class="footer">版权所有 2024 精炼示例网 · 京ICP备00000000号 · <a href="/about">联系我们</a></div>'
+)
 
 
 def _article(i: int) -> tuple[str, list[str]]:
@@ -65,7 +67,9 @@ def _article_body(i: int, related: bool = True) -> str:
     links = ""
     if related:
         others = [(i % N_ARTICLES) + 1, ((i + 4) % N_ARTICLES) + 1]
-        links = '<div class="related">相关阅读：' + " ".join(f'<a href="/news/{j}">第{j}期</a>' for j in others)
+        links = '<div class="related">相关阅读：' + " ".join(
+            f'<a href="/news/{j}">第{j}期</a>' for j in others
+        )
         links += f' <a href="/news/{i}/print">打印本页</a></div>' if i in PRINT_VERSIONS else "</div>"
     meta = '<div class="meta">作者：精炼编辑部　发布时间：2024-03-0' + str(1 + i % 9) + "</div>"
     return f"<article><h1>{title}</h1>{meta}{text}</article>{links}"
@@ -76,10 +80,20 @@ def _index() -> str:
     extra = [
         ("/news/1?utm_source=index&amp;utm_medium=nav", "同一篇文章（带跟踪参数）"),
         ("/news/3#comments", "第3期评论"),
-        ("/forum/1", "论坛"), ("/spam", "优惠活动"), ("/gbk", "旧版页面"), ("/wrong-charset", "编码说明"),
-        ("/big5", "繁體版"), ("/private/secret", "内部资料"), ("/calendar/2024-01", "活动日历"),
-        ("/loop/a", "跳转测试"), ("/old-news", "旧新闻"), ("/metadata", "云服务"), ("/missing", "已删除的页面"),
-        ("/files/report.pdf", "年度报告（PDF）"), ("/big", "超长页面"), ("http://example.com/partner", "合作伙伴"),
+        ("/forum/1", "论坛"),
+        ("/spam", "优惠活动"),
+        ("/gbk", "旧版页面"),
+        ("/wrong-charset", "编码说明"),
+        ("/big5", "繁體版"),
+        ("/private/secret", "内部资料"),
+        ("/calendar/2024-01", "活动日历"),
+        ("/loop/a", "跳转测试"),
+        ("/old-news", "旧新闻"),
+        ("/metadata", "云服务"),
+        ("/missing", "已删除的页面"),
+        ("/files/report.pdf", "年度报告（PDF）"),
+        ("/big", "超长页面"),
+        ("http://example.com/partner", "合作伙伴"),
     ]
     items += "".join(f'<li><a href="{href}">{label}</a></li>' for href, label in extra)
     return _page("精炼示例网", f"<h1>精炼示例网</h1><ul>{items}</ul>")
@@ -92,7 +106,10 @@ def _forum() -> str:
         "3楼：可以试试青椒土豆丝，切丝的时候注意粗细均匀，下锅前用清水泡一泡。",
         "4楼：建议先从蒸菜开始，火候好掌握，也不容易失败。",
     ]
-    return _page("论坛：新手做饭求推荐", "<h1>新手做饭求推荐</h1>" + "".join(f'<div class="post"><p>{p}</p></div>' for p in posts))
+    return _page(
+        "论坛：新手做饭求推荐",
+        "<h1>新手做饭求推荐</h1>" + "".join(f'<div class="post"><p>{p}</p></div>' for p in posts),
+    )
 
 
 def _calendar(month: str) -> str:
@@ -115,7 +132,11 @@ def render(path: str, base: str) -> tuple[int, dict[str, str], bytes]:
     if path == "/":
         return 200, {"Content-Type": html}, _index().encode()
     if path == "/robots.txt":
-        return 200, {"Content-Type": "text/plain"}, f"User-agent: *\nDisallow: /private/\nSitemap: {base}/sitemap.xml\n".encode()
+        return (
+            200,
+            {"Content-Type": "text/plain"},
+            f"User-agent: *\nDisallow: /private/\nSitemap: {base}/sitemap.xml\n".encode(),
+        )
     if path == "/sitemap.xml":
         return 200, {"Content-Type": "application/xml"}, _sitemap(base).encode()
     if path == "/sitemap_index.xml":
@@ -127,20 +148,46 @@ def render(path: str, base: str) -> tuple[int, dict[str, str], bytes]:
             i = int(parts[2])
             if len(parts) == 3:
                 head = '<meta name="author" content="精炼编辑部">'
-                return 200, {"Content-Type": html}, _page(_article(i)[0], _article_body(i), extra_head=head).encode()
+                return (
+                    200,
+                    {"Content-Type": html},
+                    _page(_article(i)[0], _article_body(i), extra_head=head).encode(),
+                )
             if parts[3] == "print" and i in PRINT_VERSIONS:  # near duplicate: same text, other chrome
                 body = '<div class="print">打印版</div>' + _article_body(i, related=False)
-                return 200, {"Content-Type": html}, f"<html><head><meta charset=utf-8><title>{_article(i)[0]}</title></head><body>{body}</body></html>".encode()
+                return (
+                    200,
+                    {"Content-Type": html},
+                    f"<html><head><meta charset=utf-8><title>{_article(i)[0]}</title></head><body>{body}</body></html>".encode(),
+                )
     if path in ("/slow", "/flaky"):
-        return 200, {"Content-Type": html}, _page("稍后再试", "<p>服务器有时很慢，有时出错，这一次正常返回了。</p>").encode()
+        return (
+            200,
+            {"Content-Type": html},
+            _page("稍后再试", "<p>服务器有时很慢，有时出错，这一次正常返回了。</p>").encode(),
+        )
     if path == "/hidden/1":
-        return 200, {"Content-Type": html}, _page("只在站点地图里的页面", _article_body(7, related=False)).encode()
+        return (
+            200,
+            {"Content-Type": html},
+            _page("只在站点地图里的页面", _article_body(7, related=False)).encode(),
+        )
     if path == "/about":
-        return 200, {"Content-Type": html}, _page("关于我们", "<h1>关于我们</h1><p>精炼示例网是一个用于测试网页采集与正文抽取的示例网站。</p>").encode()
+        return (
+            200,
+            {"Content-Type": html},
+            _page(
+                "关于我们", "<h1>关于我们</h1><p>精炼示例网是一个用于测试网页采集与正文抽取的示例网站。</p>"
+            ).encode(),
+        )
     if path == "/forum/1":
         return 200, {"Content-Type": html}, _forum().encode()
     if path == "/spam":
-        return 200, {"Content-Type": html}, _page("注册送彩金", f"<h1>注册送彩金</h1><p>{SPAM}</p><p>{SPAM}</p>").encode()
+        return (
+            200,
+            {"Content-Type": html},
+            _page("注册送彩金", f"<h1>注册送彩金</h1><p>{SPAM}</p><p>{SPAM}</p>").encode(),
+        )
     if path == "/gbk":  # declared in the HTTP header, as old Chinese servers do
         page = _page(_article(4)[0], _article_body(4, related=False), charset="gbk")
         return 200, {"Content-Type": "text/html; charset=GBK"}, page.encode("gbk")
@@ -150,8 +197,16 @@ def render(path: str, base: str) -> tuple[int, dict[str, str], bytes]:
     if path == "/big5":
         title, paragraphs = _article(6)
         convert = opencc.OpenCC("s2t").convert
-        body = f"<article><h1>{convert(title)}</h1>" + "".join(f"<p>{convert(p)}</p>" for p in paragraphs) + "</article>"
-        return 200, {"Content-Type": "text/html"}, _page(convert(title), body, charset="big5").encode("big5hkscs", "xmlcharrefreplace")
+        body = (
+            f"<article><h1>{convert(title)}</h1>"
+            + "".join(f"<p>{convert(p)}</p>" for p in paragraphs)
+            + "</article>"
+        )
+        return (
+            200,
+            {"Content-Type": "text/html"},
+            _page(convert(title), body, charset="big5").encode("big5hkscs", "xmlcharrefreplace"),
+        )
     if path.startswith("/private/"):
         return 200, {"Content-Type": html}, _page("内部资料", "<p>这是内部资料，爬虫不应抓取。</p>").encode()
     if path.startswith("/calendar/"):
@@ -167,10 +222,18 @@ def render(path: str, base: str) -> tuple[int, dict[str, str], bytes]:
     if path == "/metadata":
         return 302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""
     if path == "/files/report.pdf":
-        return 200, {"Content-Type": "application/pdf"}, b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 40
+        return (
+            200,
+            {"Content-Type": "application/pdf"},
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 40,
+        )
     if path == "/big":
         filler = "<p>" + "这是一个非常长的页面。" * 100 + "</p>"
-        return 200, {"Content-Type": html}, _page("超长页面", filler * (BIG_PAGE_BYTES // len(filler.encode()) + 1)).encode()
+        return (
+            200,
+            {"Content-Type": html},
+            _page("超长页面", filler * (BIG_PAGE_BYTES // len(filler.encode()) + 1)).encode(),
+        )
     return 404, {"Content-Type": html}, _page("404", "<h1>页面不存在</h1>").encode()
 
 

@@ -99,7 +99,9 @@ class JinglianSpider(scrapy.Spider):
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.allow_domains)
 
-    def discover(self, url: str, depth: int, referer: str | None, chain: list[str] | None = None) -> scrapy.Request | None:
+    def discover(
+        self, url: str, depth: int, referer: str | None, chain: list[str] | None = None
+    ) -> scrapy.Request | None:
         """Account for a discovered URL: log it as skipped, or schedule it (journal + request)."""
         if urlsplit(url).scheme not in ("http", "https"):
             return None
@@ -124,8 +126,18 @@ class JinglianSpider(scrapy.Spider):
     def _request(self, p: Pending) -> scrapy.Request:
         headers = {"Referer": p.referer} if p.referer else {}
         return scrapy.Request(
-            p.url, callback=self.parse, errback=self.failed, dont_filter=True, headers=headers,
-            meta={"jl_depth": p.depth, "jl_referer": p.referer, "jl_chain": p.chain, "jl_page": True, "dont_redirect": True},
+            p.url,
+            callback=self.parse,
+            errback=self.failed,
+            dont_filter=True,
+            headers=headers,
+            meta={
+                "jl_depth": p.depth,
+                "jl_referer": p.referer,
+                "jl_chain": p.chain,
+                "jl_page": True,
+                "dont_redirect": True,
+            },
         )
 
     # -- start ---------------------------------------------------------------------------------
@@ -158,14 +170,26 @@ class JinglianSpider(scrapy.Spider):
                 p = pending.pop(page.url)
                 response = HtmlResponse(page.url, status=page.status, body=page.body)
                 requests += self._follow(response, p.depth)
-                self._finish(p.url, FETCHED, None, status=page.status, depth=p.depth, referer=p.referer, nbytes=len(page.body))
+                self._finish(
+                    p.url,
+                    FETCHED,
+                    None,
+                    status=page.status,
+                    depth=p.depth,
+                    referer=p.referer,
+                    nbytes=len(page.body),
+                )
         return requests
 
     # -- responses -----------------------------------------------------------------------------
 
     def _headers_received(self, headers, body_length, request, spider) -> None:
         """Stop downloading non-HTML bodies at the headers: they are logged, not stored."""
-        if request.meta.get("jl_page") and _content_type(headers) not in HTML_TYPES and _content_type(headers):
+        if (
+            request.meta.get("jl_page")
+            and _content_type(headers) not in HTML_TYPES
+            and _content_type(headers)
+        ):
             raise StopDownload(fail=False)
 
     def _follow(self, response: Response, depth: int) -> list[scrapy.Request]:
@@ -195,11 +219,18 @@ class JinglianSpider(scrapy.Spider):
             self._finish(url, SKIPPED, "content_type", **common)
             return []
         self.warc.write(
-            url, response.request.method,
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.request.headers.items() for v in vs],
-            response.status, "",
+            url,
+            response.request.method,
+            [
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, vs in response.request.headers.items()
+                for v in vs
+            ],
+            response.status,
+            "",
             [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
-            response.body, ip=str(response.ip_address) if response.ip_address else None,
+            response.body,
+            ip=str(response.ip_address) if response.ip_address else None,
         )
         requests = self._follow(response, depth)
         self._finish(url, FETCHED, None, **common)
@@ -209,8 +240,13 @@ class JinglianSpider(scrapy.Spider):
         self.state.see(url)
         if url in self.state.logged:
             return None
-        return scrapy.Request(url, callback=self.parse_sitemap, errback=self.failed, dont_filter=True,
-                              meta={"jl_depth": 0, "jl_referer": referer, "jl_chain": []})
+        return scrapy.Request(
+            url,
+            callback=self.parse_sitemap,
+            errback=self.failed,
+            dont_filter=True,
+            meta={"jl_depth": 0, "jl_referer": referer, "jl_chain": []},
+        )
 
     def parse_sitemap(self, response: Response):
         """A sitemap's URLs are seeds (depth 0); a sitemap index's entries are further sitemaps."""
@@ -225,17 +261,32 @@ class JinglianSpider(scrapy.Spider):
             kind, entries = None, []
         requests = []
         for loc in entries:
-            request = self._sitemap_request(loc, url) if kind == "sitemapindex" else self.discover(loc, 0, url)
+            request = (
+                self._sitemap_request(loc, url) if kind == "sitemapindex" else self.discover(loc, 0, url)
+            )
             if request is not None:
                 requests.append(request)
-        self._finish(url, SKIPPED if entries else FAILED, "sitemap" if entries else "not_a_sitemap",
-                     status=response.status, depth=0, referer=response.meta.get("jl_referer"), nbytes=len(response.body))
+        self._finish(
+            url,
+            SKIPPED if entries else FAILED,
+            "sitemap" if entries else "not_a_sitemap",
+            status=response.status,
+            depth=0,
+            referer=response.meta.get("jl_referer"),
+            nbytes=len(response.body),
+        )
         return requests
 
     def failed(self, failure):
         request = failure.request
         outcome, reason = failure_reason(failure.value)
-        self._finish(request.url, outcome, reason, depth=request.meta.get("jl_depth"), referer=request.meta.get("jl_referer"))
+        self._finish(
+            request.url,
+            outcome,
+            reason,
+            depth=request.meta.get("jl_depth"),
+            referer=request.meta.get("jl_referer"),
+        )
 
     def _closed(self, spider, reason):
         if self.warc:

@@ -30,9 +30,13 @@ def canonical_url(url: str) -> str:
     """The key that decides "same page": lower-case host, no default port or fragment, sorted
     query without tracking parameters (``utm_*``, ``spm``...)."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(TRACKING_PARAMS)]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith(TRACKING_PARAMS)
+    ]
     netloc = (parts.hostname or "").lower()
-    if parts.port and not (parts.scheme, parts.port) in (("http", 80), ("https", 443)):
+    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
         netloc += f":{parts.port}"
     path = parts.path or "/"
     return canonicalize_url(urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), "")))
@@ -54,7 +58,9 @@ class CrawlState:
         self.log_path = out / "crawl_log.jsonl"
         self.frontier_path = out / "crawl_state" / "frontier.jsonl"
         if self.log_path.exists() and not resume:
-            raise FileExistsError(f"{out} already holds a crawl: add --resume to continue it, or choose another --out")
+            raise FileExistsError(
+                f"{out} already holds a crawl: add --resume to continue it, or choose another --out"
+            )
         self.frontier_path.parent.mkdir(parents=True, exist_ok=True)
         self.logged: dict[str, dict] = {}
         self.frontier: dict[str, Pending] = {}
@@ -78,7 +84,9 @@ class CrawlState:
 
     def _load(self) -> None:
         for row in self._lines(self.frontier_path):
-            self.frontier[row["url"]] = Pending(row["url"], row["depth"], row.get("referer"), row.get("chain", []))
+            self.frontier[row["url"]] = Pending(
+                row["url"], row["depth"], row.get("referer"), row.get("chain", [])
+            )
         for row in self._lines(self.log_path):
             self.logged[row["url"]] = row
         for url in list(self.frontier) + list(self.logged):
@@ -111,13 +119,28 @@ class CrawlState:
         self._frontier.flush()
 
     def finish(
-        self, url: str, outcome: str, reason: str | None, *, status: int | None = None, depth: int | None = None,
-        referer: str | None = None, nbytes: int | None = None,
+        self,
+        url: str,
+        outcome: str,
+        reason: str | None,
+        *,
+        status: int | None = None,
+        depth: int | None = None,
+        referer: str | None = None,
+        nbytes: int | None = None,
     ) -> dict:
         """Write the URL's one log line (a second outcome for the same URL is a bug: refused)."""
         if url in self.logged:
             raise RuntimeError(f"crawl log: {url} already has an outcome")
-        row = {"url": url, "outcome": outcome, "reason": reason, "status": status, "depth": depth, "referer": referer, "bytes": nbytes}
+        row = {
+            "url": url,
+            "outcome": outcome,
+            "reason": reason,
+            "status": status,
+            "depth": depth,
+            "referer": referer,
+            "bytes": nbytes,
+        }
         self.logged[url] = row
         self._log.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._log.flush()

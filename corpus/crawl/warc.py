@@ -18,7 +18,7 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -88,7 +88,9 @@ def iter_warc(path: str | Path, max_bytes: int) -> Iterator[WarcPage | WarcDamag
                     record_type=kind,
                     url=record.rec_headers.get_header("WARC-Target-URI") or "",
                     date=record.rec_headers.get_header("WARC-Date"),
-                    status=int(http.get_statuscode()) if http is not None and http.get_statuscode().isdigit() else None,
+                    status=int(http.get_statuscode())
+                    if http is not None and http.get_statuscode().isdigit()
+                    else None,
                     content_type=content_type,
                     body=body[:max_bytes],
                     truncated=len(body) > max_bytes,
@@ -98,13 +100,20 @@ def iter_warc(path: str | Path, max_bytes: int) -> Iterator[WarcPage | WarcDamag
             return
         # warcio ends quietly at a truncated gzip member, dropping that record: the last member it
         # read must end where the file ends.
-        if str(path).endswith(".gz") and iterator.member_info is not None and sum(iterator.member_info) < size:
+        if (
+            str(path).endswith(".gz")
+            and iterator.member_info is not None
+            and sum(iterator.member_info) < size
+        ):
             end = sum(iterator.member_info)
-            yield WarcDamage(end, f"{size - end} bytes after offset {end} are not a readable record (truncated gzip member)")
+            yield WarcDamage(
+                end,
+                f"{size - end} bytes after offset {end} are not a readable record (truncated gzip member)",
+            )
 
 
 def _warc_date(when: datetime | None = None) -> str:
-    return (when or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class CrawlWarcWriter:
@@ -161,7 +170,10 @@ class CrawlWarcWriter:
             "request",
             payload=io.BytesIO(b""),
             http_headers=req_http,
-            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response.rec_headers["WARC-Record-ID"]},
+            warc_headers_dict={
+                "WARC-Date": date,
+                "WARC-Concurrent-To": response.rec_headers["WARC-Record-ID"],
+            },
         )
         self._writer.write_record(request)
         self._writer.write_record(response)
