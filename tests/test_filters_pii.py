@@ -60,6 +60,7 @@ def test_each_kind_is_replaced_and_counted(text, kind, placeholder):
         f"流水号{VALID_CARD[:-1]}{(int(VALID_CARD[-1]) + 1) % 10}。",  # card-shaped, fails Luhn
         "版本号 1.2.3 发布于2023年，下载量超过12345678次。",
         "IP 地址 999.1.1.1 不合法。",
+        "牠们的齿式是：上颚1-3.1.4.2；下颚3.1.4.2-3。",
         "共有12345678901234567890人次参观。",
     ],
 )

@@ -15,7 +15,8 @@ kind           what is matched                                              plac
 ``mobile``     mainland mobile 1[3-9]x xxxx xxxx, optional +86              ``<PHONE>``
 ``landline``   area code 0xx/0xxx with a separator, then 7-8 digits         ``<PHONE>``
 ``email``      name@domain.tld                                              ``<EMAIL>``
-``ipv4``       four dot-separated octets 0-255                              ``<IP>``
+``ipv4``       four dot-separated octets 0-255, not all single digits       ``<IP>``
+               (``3.1.4.2`` is a dental formula in a Wikipedia paragraph)
 =============  ==========================================================  ===============
 
 Order matters: ID numbers and bank cards are replaced before phones, so a phone pattern never
@@ -72,7 +73,8 @@ PII_KINDS: dict[str, tuple[re.Pattern, str, Callable[[str], bool] | None]] = {
     "mobile": (MOBILE_RE, "<PHONE>", None),
     "landline": (LANDLINE_RE, "<PHONE>", None),
     "email": (EMAIL_RE, "<EMAIL>", None),
-    "ipv4": (IPV4_RE, "<IP>", None),
+    # all-single-digit quads (3.1.4.2: dental formulas, section numbers) are not addresses
+    "ipv4": (IPV4_RE, "<IP>", lambda s: any(len(octet) > 1 for octet in s.split("."))),
 }
 
 
