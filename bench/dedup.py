@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -120,13 +121,26 @@ def build_corpus(n_docs: int, seed: int) -> tuple[list[str], list[dict]]:
 _SETS: dict[int, set[str]] = {}
 
 
+class LazyKeys:
+    """Dedup keys computed when brute force needs them (a 1M-document run needs only a few)."""
+
+    def __init__(self, docs: list[str]):
+        self.docs = docs
+
+    def __getitem__(self, i: int) -> str:
+        from jinglian.corpus.dedup.shingles import dedup_key
+
+        return dedup_key(self.docs[i])
+
+
 def true_jaccard(keys: list[str], a: int, b: int) -> float:
     """Brute force: exact Jaccard of the two 5-gram sets."""
     from jinglian.corpus.dedup.shingles import jaccard
 
     for i in (a, b):
         if i not in _SETS:
-            _SETS[i] = {keys[i][p : p + NGRAM] for p in range(len(keys[i]) - NGRAM + 1)}
+            key = keys[i]
+            _SETS[i] = {key[p : p + NGRAM] for p in range(len(key) - NGRAM + 1)}
     return jaccard(_SETS[a], _SETS[b])
 
 
@@ -172,7 +186,7 @@ def engine_jinglian(docs: list[str], folder: Path, workers: int) -> dict:
     sig_rate = len(sample) / (time.perf_counter() - started)
     files = sorted(str(p) for p in (folder / "corpus").glob("*.jsonl"))
     started = time.perf_counter()
-    run_dedup(files, folder / "out-jinglian", workers=workers)
+    run_dedup(files, folder / "out-jinglian", workers=workers, fmt=os.environ.get("BENCH_FORMAT", "jsonl"))
     e2e = time.perf_counter() - started
     return {"sig_docs_per_s": sig_rate, "e2e_s": e2e, "pairs": read_rejected_pairs(folder / "out-jinglian")}
 
@@ -350,7 +364,15 @@ class PeakMemory:
 
 
 def child(engine: str, folder: Path, workers: int) -> None:
-    docs = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
+    if engine == "jinglian":  # only a sample in memory: the pipeline reads the files itself
+        docs = []
+        for path in sorted((folder / "corpus").glob("*.jsonl")):
+            with path.open(encoding="utf-8") as f:
+                docs += [
+                    json.loads(line)["text"] for _, line in zip(range(20000 - len(docs)), f, strict=False)
+                ]
+    else:
+        docs = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
     memory = PeakMemory()
     result = ENGINES[engine](docs, folder, workers)
     result["peak_mb"] = memory.stop()
@@ -396,6 +418,9 @@ def main() -> None:
         "--sample-pairs", type=int, default=3000, help="reported pairs checked by brute force"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--format", default="jsonl", help="jinglian's output: jsonl (gzip, the default) | parquet"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -404,12 +429,12 @@ def main() -> None:
         return
 
     from jinglian.corpus.dedup.minhash import DedupConfig
-    from jinglian.corpus.dedup.shingles import dedup_key
 
     folder = Path(tempfile.mkdtemp(prefix="jinglian-bench-dedup-"))
     started = time.perf_counter()
     docs, planted = build_corpus(args.docs, args.seed)
-    (folder / "docs.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    if args.engines != "jinglian":
+        (folder / "docs.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
     (folder / "corpus").mkdir()
     handles = [open(folder / "corpus" / f"{k:03d}.jsonl", "w", encoding="utf-8") for k in range(args.files)]
     for i, text in enumerate(docs):  # contiguous blocks, so file order is document order
@@ -418,7 +443,7 @@ def main() -> None:
         )
     for h in handles:
         h.close()
-    keys = [dedup_key(t) for t in docs]
+    keys = LazyKeys(docs)
     for p in planted:
         p["true_j"] = true_jaccard(keys, p["a"], p["b"])
     rng = random.Random(args.seed)
@@ -443,7 +468,9 @@ def main() -> None:
             "--workers",
             str(args.workers),
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env={**os.environ, "BENCH_FORMAT": args.format}
+        )
         path = folder / f"result-{engine}.json"
         if proc.returncode != 0 or not path.exists():
             print(
@@ -455,7 +482,8 @@ def main() -> None:
         rows.append((engine, result))
 
     print(
-        f"\nsignatures: one core; end to end: {args.workers} worker(s), {args.files} input files; "
+        f"\nsignatures: one core; end to end: {args.workers} worker(s), {args.files} input files, "
+        f"jinglian writes {args.format}; "
         f"{NUM_PERM} hash values; true J on character {NGRAM}-grams of normalized text"
     )
     print(
