@@ -65,13 +65,13 @@ def test_masked_whiten_matches_statistics_module():
     torch.manual_seed(1)
     x = torch.randn(4, 6) * 3 + 2
     mask = torch.tensor([[1] * 6, [1] * 2 + [0] * 4, [1] * 5 + [0], [0] * 6]).float()
-    kept = [v for v, m in zip(x.flatten().tolist(), mask.flatten().tolist()) if m]
+    kept = [v for v, m in zip(x.flatten().tolist(), mask.flatten().tolist(), strict=True) if m]
     mean, std = statistics.mean(kept), statistics.stdev(kept)
     white = masked_whiten(x, mask)
-    got = [v for v, m in zip(white.flatten().tolist(), mask.flatten().tolist()) if m]
+    got = [v for v, m in zip(white.flatten().tolist(), mask.flatten().tolist(), strict=True) if m]
     assert got == pytest.approx([(v - mean) / std for v in kept], abs=1e-4)
     unshifted = masked_whiten(x, mask, shift_mean=False)
-    got = [v for v, m in zip(unshifted.flatten().tolist(), mask.flatten().tolist()) if m]
+    got = [v for v, m in zip(unshifted.flatten().tolist(), mask.flatten().tolist(), strict=True) if m]
     assert got == pytest.approx([(v - mean) / std + mean for v in kept], abs=1e-4)
 
 
@@ -111,7 +111,7 @@ def test_missing_eos_penalty_is_subtracted_from_unfinished_responses(toy, tmp_pa
     assert torch.allclose(r["reward"], want)
     # tokens after the first EOS are masked out and replaced by padding
     resp = r["ids"][:, r["context"]:]
-    for row, n in zip(resp, r["lengths"]):
+    for row, n in zip(resp, r["lengths"], strict=True):
         assert (row[n:] == trainer.tok.pad_token_id).all()
         if n < resp.shape[1]:
             assert row[n - 1] == trainer.tok.eos_token_id
@@ -123,7 +123,7 @@ def test_ppo_resume_repeats_the_same_curve(toy, tmp_path):
     resumed = run_ppo(ppo_config(toy, tmp_path / "b", "max_steps=4", "batch_size=8", "mini_batch_size=4",
                                  f"resume_from_checkpoint={tmp_path / 'b' / 'checkpoint-2'}"))["history"]
     assert [h["step"] for h in resumed] == [1, 2, 3, 4]
-    for a, b in zip(full[2:], resumed[2:]):
+    for a, b in zip(full[2:], resumed[2:], strict=True):
         for key in ("score", "kl", "loss_policy", "loss_value"):
             assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (a["step"], key)
 

@@ -90,7 +90,7 @@ def test_sft_loss_covers_exactly_the_labelled_tokens(toy, tmp_path):
     trainer = build_sft(cfg_for("sft", toy, "sft_tokenized", tmp_path, "per_device_train_batch_size=4"))
     rows = {tuple(r["input_ids"]): r["labels"] for r in load_from_disk(str(toy / "sft_tokenized"))["train"]}
     batch = next(iter(trainer.get_train_dataloader()))
-    for ids, labels, attn in zip(batch["input_ids"], batch["labels"], batch["attention_mask"]):
+    for ids, labels, attn in zip(batch["input_ids"], batch["labels"], batch["attention_mask"], strict=True):
         n = int(attn.sum())
         assert labels[:n].tolist() == rows[tuple(ids[:n].tolist())]  # the builder's labels, untouched
         assert (labels[n:] == -100).all()  # padding never counts
@@ -110,8 +110,8 @@ def test_sft_prompt_completion_trains_on_the_completion_only(toy, tmp_path):
     tok = trainer.processing_class
     batch = trainer.data_collator([trainer.train_dataset[0]])
     ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
-    masked = tok.decode([i for i, lab in zip(ids, labels) if lab == -100])
-    trained = tok.decode([i for i, lab in zip(ids, labels) if lab != -100])
+    masked = tok.decode([i for i, lab in zip(ids, labels, strict=True) if lab == -100])
+    trained = tok.decode([i for i, lab in zip(ids, labels, strict=True) if lab != -100])
     assert masked.startswith("问：") and masked.endswith("怎么样？"), masked  # the prompt: no loss
     assert trained.startswith("答：") and trained.endswith(tok.eos_token), trained  # completion + EOS
 
@@ -128,7 +128,7 @@ def test_sft_packing_keeps_samples_from_attending_to_each_other(toy, tmp_path):
     model = trainer.model.eval()
     with torch.no_grad():
         packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"]).logits[0]
-        for a, b in zip(starts[:-1], starts[1:]):
+        for a, b in zip(starts[:-1], starts[1:], strict=True):
             alone = model(input_ids=batch["input_ids"][:, a:b]).logits[0]
             assert torch.allclose(alone, packed[a:b], atol=1e-4), (a, b)
 

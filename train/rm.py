@@ -46,8 +46,8 @@ def score_texts(model, tokenizer, texts: list[str], batch_size: int = 32, max_le
 def pairwise_accuracy(model, tokenizer, dataset) -> float:
     """Share of (chosen, rejected) pairs where chosen scores higher."""
     prompts = dataset["prompt"] if "prompt" in dataset.column_names else [None] * len(dataset)
-    chosen = score_texts(model, tokenizer, [_text(tokenizer, p, c) for p, c in zip(prompts, dataset["chosen"])])
-    rejected = score_texts(model, tokenizer, [_text(tokenizer, p, r) for p, r in zip(prompts, dataset["rejected"])])
+    chosen = score_texts(model, tokenizer, [_text(tokenizer, p, c) for p, c in zip(prompts, dataset["chosen"], strict=True)])
+    rejected = score_texts(model, tokenizer, [_text(tokenizer, p, r) for p, r in zip(prompts, dataset["rejected"], strict=True)])
     return (chosen > rejected).float().mean().item()
 
 
