@@ -69,6 +69,7 @@ def test_statistics_are_recorded_before_thresholding():
         ({"max_top_2gram_fraction": 0.25}, "哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈，好好笑啊。" * 3, "max_top_2gram_fraction"),
         ({"max_dup_10gram_fraction": 0.35}, "防水涂料价格多少钱一吨，" * 12, "max_dup_10gram_fraction"),
         ({"min_stopwords": 2}, "北京 上海 广州 深圳 成都 杭州 武汉 西安 南京 重庆 天津 苏州 郑州 长沙 东莞 沈阳", "min_stopwords"),
+        ({"min_stopword_hits": 2}, "北京 广州 深圳 杭州 武汉 西安 南京 天津 苏州 郑州 长沙 东莞 沈阳 厦门 青岛 宁波", "min_stopword_hits"),
     ],
 )
 def test_each_heuristic_rule_drops_with_its_name_and_value(rules, text, reason):
@@ -77,6 +78,17 @@ def test_each_heuristic_rule_drops_with_its_name_and_value(rules, text, reason):
     assert isinstance(verdict[1], (int, float))
     # The same text passes once the rule is switched off.
     assert heuristics(**{k: None for k in rules}).check(Document(text=text, id="x")) is None
+
+
+def test_rare_characters_catch_random_characters_even_in_traditional_script():
+    gibberish = next(d["text"] for d in dirty_documents(11, 0) if d["metadata"]["kind"] == "gibberish")
+    verdict = heuristics(max_rare_han_share=0.6).check(Document(text=gibberish, id="g"))
+    assert verdict[0] == "max_rare_han_share" and verdict[1] > 0.6
+    traditional = "近年來，人工智慧技術在醫療、交通和教育等領域得到了廣泛應用。專家認為，數據安全和個人隱私保護是數位經濟發展的前提。"
+    doc = Document(text=traditional, id="t")
+    assert heuristics(max_rare_han_share=0.6).check(doc) is None and 0.1 < doc.metadata["rare_han_share"] < 0.6
+    doc = Document(text=ARTICLE, id="a")
+    assert heuristics(max_rare_han_share=0.6).check(doc) is None and doc.metadata["rare_han_share"] < 0.05
 
 
 def test_single_character_words_catch_random_characters():

@@ -23,6 +23,12 @@ rule                           statistic and unit                           thre
                                / content characters                         re-measured on chars
 ``min_stopwords``              stopword tokens among jieba words of the     FineWeb-2: 2
                                first 1,000 characters
+``max_rare_han_share``         Han characters outside GB 2312 level 1       measured: random
+                               (3,755 most used) / Han characters (first    characters ≈ 0.8, clean
+                               5,000 characters)                            ≤ 0.11, traditional
+                                                                            ≤ 0.45
+``min_stopword_hits``          stopword occurrences in the first 3,000      FineWeb-2: 2 stopwords
+                               characters (Aho-Corasick, no segmentation)
 ``max_single_char_word_share`` one-character words / Han jieba words        measured: random
                                (first 1,000 characters)                     characters ≈ 1.0,
                                                                             real text ≤ 0.86
@@ -32,9 +38,14 @@ rule                           statistic and unit                           thre
 Gopher counts word n-grams, but a Chinese word is one to three characters and has no spaces, so
 the measures run on character n-grams. ``zh-web`` uses top 2- and 4-grams and duplicate 10-grams
 (a 10-character run is about a 5-word Gopher n-gram), thresholds set above the maximum measured
-on the 1,148 encyclopedic paragraphs of ``shared/data/text`` (top-2 0.20, dup-10 0.25). jieba runs
-on the first 1,000 characters only: two stopwords and the share of one-character words are
-settled well within that, and jieba is the slowest part of the step.
+on the 1,148 encyclopedic paragraphs of ``shared/data/text`` (top-2 0.20, dup-10 0.25).
+
+Stopwords and gibberish come in two flavours. ``zh-web`` uses the character-level pair
+(``min_stopword_hits`` by Aho-Corasick, ``max_rare_han_share`` against GB 2312 level 1): no
+segmentation, so the whole step runs about twice as fast. The jieba pair (``min_stopwords``,
+``max_single_char_word_share``, on the first 1,000 characters) counts real words and is there for
+profiles that prefer it. On the sets measured for issue 4 the pairs disagree on one document: a
+clean-labelled list of job titles (ChineseWebText) with one jieba stopword but several hits.
 
 Line rules (terminal punctuation, average line length) only apply to documents with at least
 ``line_rules_min_lines`` lines: a one-paragraph document has no "lines" to judge.
@@ -58,6 +69,7 @@ from jinglian.corpus.filters.textstats import (
     load_word_list,
     non_empty_lines,
     single_char_word_share,
+    stopword_hits,
     terminal_punct_share,
     top_ngram_fraction,
     WHITESPACE_RE,
@@ -82,6 +94,8 @@ class ChineseHeuristics(RuleFilter):
         "max_dup_line_char_share": RuleSpec("share of line characters", "Gopher"),
         "min_stopwords": RuleSpec("jieba tokens", "FineWeb-2 cmn_Hani"),
         "max_single_char_word_share": RuleSpec("share of Han jieba words", "measured (gibberish)"),
+        "min_stopword_hits": RuleSpec("stopword occurrences in the first 3,000 characters", "FineWeb-2 cmn_Hani"),
+        "max_rare_han_share": RuleSpec("share of Han characters outside GB 2312 level 1", "measured (gibberish)"),
     }
     RULE_PATTERNS = {
         r"max_top_\d+gram_fraction": RuleSpec("share of content characters", "Gopher, measured"),
@@ -120,6 +134,9 @@ class ChineseHeuristics(RuleFilter):
         yield "han_ratio", counts["han"] / chars
         yield "symbol_ratio", counts["symbols"] / chars
         yield "digit_ratio", counts["digits"] / chars
+        yield "rare_han_share", counts["rare_han_share"]
+        if self.wants("stopword_hits"):
+            yield "stopword_hits", stopword_hits(text, self._stopword_set())
         lines = non_empty_lines(text)
         if len(lines) >= self.line_rules_min_lines:
             yield "avg_line_chars", len(stripped) / len(lines)
