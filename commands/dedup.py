@@ -45,8 +45,8 @@ def dedup(
         bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")
     ] = True,
     ngram: Annotated[int, typer.Option(help="Characters per shingle.")] = 5,
-    bands: Annotated[int, typer.Option(help="LSH bands (bands x rows signature values).")] = 14,
-    rows: Annotated[int, typer.Option(help="Signature values per LSH band.")] = 8,
+    bands: Annotated[int, typer.Option(help="LSH bands (bands x rows signature values).")] = 16,
+    rows: Annotated[int, typer.Option(help="Signature values per LSH band.")] = 7,
     txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' or 'paragraph'.")] = "file",
     on_error: Annotated[
         str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")
