@@ -48,8 +48,30 @@ CMN_HANI = {  # huggingface/fineweb-2 configs/cmn_Hani.yml
     "min_avg_word_length": 1,
     "max_non_alpha_words_ratio": 0.735,
     "new_line_ratio": 0.178,
-    "stopwords": ["的", "年", "在", "月", "是", "和", "日", "了", "於", "·", "為", "有", "被", "人", "中", "为",
-                  "他", "與", "後", "也", "而", "由"],
+    "stopwords": [
+        "的",
+        "年",
+        "在",
+        "月",
+        "是",
+        "和",
+        "日",
+        "了",
+        "於",
+        "·",
+        "為",
+        "有",
+        "被",
+        "人",
+        "中",
+        "为",
+        "他",
+        "與",
+        "後",
+        "也",
+        "而",
+        "由",
+    ],
 }
 
 
@@ -59,10 +81,16 @@ def build_corpus(repeat: int) -> list[dict]:
     docs: list[dict] = []
 
     def add(source: str, label: str, texts: list[str]) -> None:
-        docs.extend({"id": f"{source}-{i}", "text": t, "source": source, "label": label} for i, t in enumerate(texts))
+        docs.extend(
+            {"id": f"{source}-{i}", "text": t, "source": source, "label": label} for i, t in enumerate(texts)
+        )
 
-    for name, label in (("text/cmrc2018_dev_paragraphs.jsonl", "clean"), ("text/drcd_traditional_paragraphs.jsonl", "clean"),
-                        ("quality/chinesewebtext/clean.jsonl", "clean"), ("quality/chinesewebtext/dirty.jsonl", "dirty")):
+    for name, label in (
+        ("text/cmrc2018_dev_paragraphs.jsonl", "clean"),
+        ("text/drcd_traditional_paragraphs.jsonl", "clean"),
+        ("quality/chinesewebtext/clean.jsonl", "clean"),
+        ("quality/chinesewebtext/dirty.jsonl", "dirty"),
+    ):
         path = SHARED / name
         if path.is_file():
             with open(path, encoding="utf-8") as f:
@@ -79,17 +107,28 @@ def datatrove_steps() -> list:
     lang = "cmn_Hani"
     return [
         GopherRepetitionFilter(
-            language=lang, dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0,
-            dup_line_frac=CMN_HANI["dup_line_frac"], top_n_grams=CMN_HANI["top_n_grams"], dup_n_grams=CMN_HANI["dup_n_grams"],
+            language=lang,
+            dup_para_frac=0,
+            dup_line_char_frac=0,
+            dup_para_char_frac=0,
+            dup_line_frac=CMN_HANI["dup_line_frac"],
+            top_n_grams=CMN_HANI["top_n_grams"],
+            dup_n_grams=CMN_HANI["dup_n_grams"],
         ),
         FineWebQualityFilter(
-            language=lang, short_line_thr=999, char_duplicates_ratio=0.1,
-            line_punct_thr=CMN_HANI["line_punct_thr"], new_line_ratio=CMN_HANI["new_line_ratio"],
+            language=lang,
+            short_line_thr=999,
+            char_duplicates_ratio=0.1,
+            line_punct_thr=CMN_HANI["line_punct_thr"],
+            new_line_ratio=CMN_HANI["new_line_ratio"],
         ),
         GopherQualityFilter(
-            language=lang, max_avg_word_length=CMN_HANI["max_avg_word_length"],
-            min_avg_word_length=CMN_HANI["min_avg_word_length"], stop_words=CMN_HANI["stopwords"],
-            max_non_alpha_words_ratio=CMN_HANI["max_non_alpha_words_ratio"], min_stop_words=2,
+            language=lang,
+            max_avg_word_length=CMN_HANI["max_avg_word_length"],
+            min_avg_word_length=CMN_HANI["min_avg_word_length"],
+            stop_words=CMN_HANI["stopwords"],
+            max_non_alpha_words_ratio=CMN_HANI["max_non_alpha_words_ratio"],
+            min_stop_words=2,
         ),
     ]
 
@@ -126,10 +165,20 @@ def run_child(engine: str, corpus_path: str, out_path: str) -> None:
                 n = value.total if hasattr(value, "total") else value
                 reasons[f"{step.name}/{key}"] = reasons.get(f"{step.name}/{key}", 0) + int(n)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Path(out_path).write_text(json.dumps({
-        "engine": engine, "kept": kept, "seconds": seconds, "startup_s": startup, "peak_mb": peak_mb,
-        "docs": len(records), "reasons": reasons,
-    }, ensure_ascii=False))
+    Path(out_path).write_text(
+        json.dumps(
+            {
+                "engine": engine,
+                "kept": kept,
+                "seconds": seconds,
+                "startup_s": startup,
+                "peak_mb": peak_mb,
+                "docs": len(records),
+                "reasons": reasons,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 def spacy_available() -> bool:
@@ -141,7 +190,9 @@ def spacy_available() -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=1, help="Repeat the document list this many times.")
     parser.add_argument("--engines", default="jinglian,datatrove")
     parser.add_argument("--json", help="Also write the results to this JSON file.")
@@ -158,16 +209,32 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         corpus_path = Path(tmp, "corpus.jsonl")
-        corpus_path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in corpus), encoding="utf-8")
+        corpus_path.write_text(
+            "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in corpus), encoding="utf-8"
+        )
         for engine in engines:
             out = Path(tmp, f"{engine}.json")
-            env_cmd = [sys.executable, str(Path(__file__).resolve()), "--child", engine, str(corpus_path), str(out)]
-            subprocess.run(["taskset", "-c", "0", *env_cmd] if _has_taskset() else env_cmd, check=True, cwd=ROOT.parent)
+            env_cmd = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                engine,
+                str(corpus_path),
+                str(out),
+            ]
+            subprocess.run(
+                ["taskset", "-c", "0", *env_cmd] if _has_taskset() else env_cmd, check=True, cwd=ROOT.parent
+            )
             results[engine] = json.loads(out.read_text())
     report(corpus, results)
     if args.json:
-        Path(args.json).write_text(json.dumps({e: {k: v for k, v in r.items() if k != "kept"} for e, r in results.items()},
-                                              ensure_ascii=False, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {e: {k: v for k, v in r.items() if k != "kept"} for e, r in results.items()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
 
 
 def _has_taskset() -> bool:
@@ -182,7 +249,9 @@ def report(corpus: list[dict], results: dict) -> None:
     print(f"\n{len(corpus)} documents, one core each\n")
     print(f"{'engine':<10} {'docs/s':>8} {'start-up s':>10} {'peak MB':>8}  kept")
     for e, r in results.items():
-        print(f"{e:<10} {r['docs'] / r['seconds']:>8.1f} {r['startup_s']:>10.1f} {r['peak_mb']:>8.0f}  {len(kept[e])}/{r['docs']}")
+        print(
+            f"{e:<10} {r['docs'] / r['seconds']:>8.1f} {r['startup_s']:>10.1f} {r['peak_mb']:>8.0f}  {len(kept[e])}/{r['docs']}"
+        )
     print("\nkept share by source (clean sources should stay high, dirty ones low)")
     print(f"{'source':<46} {'label':<11} {'n':>5} " + " ".join(f"{e:>10}" for e in results))
     for source in sources:
@@ -198,8 +267,10 @@ def report(corpus: list[dict], results: dict) -> None:
         a, b = list(results)
         both = sum(1 for d in corpus if d["id"] in kept[a] and d["id"] in kept[b])
         neither = sum(1 for d in corpus if d["id"] not in kept[a] and d["id"] not in kept[b])
-        print(f"\nagreement: {(both + neither) / len(corpus):.1%} (both keep {both}, both drop {neither}, "
-              f"only {a} keeps {len(kept[a] - kept[b])}, only {b} keeps {len(kept[b] - kept[a])})")
+        print(
+            f"\nagreement: {(both + neither) / len(corpus):.1%} (both keep {both}, both drop {neither}, "
+            f"only {a} keeps {len(kept[a] - kept[b])}, only {b} keeps {len(kept[b] - kept[a])})"
+        )
         ra, rb = (results[e]["docs"] / results[e]["seconds"] for e in (a, b))
         print(f"speed: {a} {ra / rb:.1f}x {b} (docs/s per core)")
     for e, r in results.items():

@@ -44,7 +44,9 @@ def _run(pipeline, out: Path, files: list[str], tasks: int, workers: int, execut
 
     n_tasks = tasks or len(files)
     with task_progress(f"{title} ({executor}, {min(workers, n_tasks)} workers)") as update:
-        result = run_pipeline(pipeline, out, tasks=n_tasks, workers=min(workers, n_tasks), executor=executor, on_progress=update)
+        result = run_pipeline(
+            pipeline, out, tasks=n_tasks, workers=min(workers, n_tasks), executor=executor, on_progress=update
+        )
     if executor == "slurm":
         console.print(f"submitted to Slurm; logs and stats will appear under {result.logging_dir}")
         raise typer.Exit()
@@ -53,7 +55,9 @@ def _run(pipeline, out: Path, files: list[str], tasks: int, workers: int, execut
     pii = _pii_counts(result.logging_dir)
     if pii:
         console.print("PII replaced: " + ", ".join(f"{k} {v}" for k, v in sorted(pii.items())))
-    console.print(f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}")
+    console.print(
+        f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}"
+    )
     console.print(f"wall time: {result.wall_seconds:.1f} s")
     if not result.books.balanced:
         fail("the books do not balance; see stats.json", code=1)
@@ -63,12 +67,24 @@ def filter_command(
     inputs: Annotated[list[str], typer.Argument(help="Input files or folders.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     profile: Annotated[str, typer.Option(help="Built-in profile name (zh-web) or a YAML file.")] = "zh-web",
-    normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Run jinglian's normalizer first (NFKC without breaking Chinese punctuation, 繁→简).")] = True,
-    workers: Annotated[int, typer.Option(help="Tasks run at once (default: number of cores).")] = default_workers(),
-    tasks: Annotated[int, typer.Option(help="Tasks to split the input files into (default: one per file).")] = 0,
+    normalize: Annotated[
+        bool,
+        typer.Option(
+            "--normalize/--no-normalize",
+            help="Run jinglian's normalizer first (NFKC without breaking Chinese punctuation, 繁→简).",
+        ),
+    ] = True,
+    workers: Annotated[
+        int, typer.Option(help="Tasks run at once (default: number of cores).")
+    ] = default_workers(),
+    tasks: Annotated[
+        int, typer.Option(help="Tasks to split the input files into (default: one per file).")
+    ] = 0,
     executor: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
-    on_error: Annotated[str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")] = "fail",
+    on_error: Annotated[
+        str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")
+    ] = "fail",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
     id_key: Annotated[str, typer.Option(help="Field holding the document id (default: file/line).")] = "id",
     txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' or 'paragraph'.")] = "file",
@@ -84,7 +100,14 @@ def filter_command(
         steps_profile = load_profile(profile)
         rejects = str(out / "rejected")
         pipeline = [
-            DocumentReader(files, text_key=text_key, id_key=id_key, txt_mode=txt_mode, on_error=on_error, rejects_dir=rejects),
+            DocumentReader(
+                files,
+                text_key=text_key,
+                id_key=id_key,
+                txt_mode=txt_mode,
+                on_error=on_error,
+                rejects_dir=rejects,
+            ),
             *([Normalizer(rejects_dir=rejects)] if normalize else []),
             *filter_steps(steps_profile, rejects),
             document_writer(out / "documents", fmt),
@@ -92,7 +115,9 @@ def filter_command(
         _run(pipeline, out, files, tasks, workers, executor, f"filter --profile {profile}")
 
 
-quality_app = typer.Typer(help="Train and apply a fastText quality classifier for Chinese.", no_args_is_help=True)
+quality_app = typer.Typer(
+    help="Train and apply a fastText quality classifier for Chinese.", no_args_is_help=True
+)
 
 
 def _read_texts(paths: list[str], text_key: str) -> list[str]:
@@ -106,8 +131,12 @@ def _read_texts(paths: list[str], text_key: str) -> list[str]:
 def quality_train(
     pos: Annotated[list[str], typer.Option("--pos", help="Good documents (files or folders; repeatable).")],
     neg: Annotated[list[str], typer.Option("--neg", help="Bad documents (files or folders; repeatable).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (model.bin; model.bin.json beside it).")],
-    segmentation: Annotated[str, typer.Option(help="auto (measure both, keep the better) | jieba | char.")] = "auto",
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Model file to write (model.bin; model.bin.json beside it).")
+    ],
+    segmentation: Annotated[
+        str, typer.Option(help="auto (measure both, keep the better) | jieba | char.")
+    ] = "auto",
     epoch: Annotated[int, typer.Option(help="fastText epochs.")] = 25,
     seed: Annotated[int, typer.Option(help="Seed of the train/validation/test split and of fastText.")] = 0,
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
@@ -126,15 +155,26 @@ def quality_train(
     with user_errors():
         positives, negatives = _read_texts(pos, text_key), _read_texts(neg, text_key)
         console.print(f"training on {len(positives)} good and {len(negatives)} bad documents")
-        report = train_quality_model(positives, negatives, out, segmentation=segmentation, epoch=epoch, seed=seed)
+        report = train_quality_model(
+            positives, negatives, out, segmentation=segmentation, epoch=epoch, seed=seed
+        )
     table = Table(title="quality model (positive class = good)")
     for column in ("split", "segmentation", "precision", "recall", "F1", "accuracy", "docs"):
         table.add_column(column)
     for mode, m in report.validation.items():
-        table.add_row("validation", mode, *(f"{m[k]:.3f}" for k in ("precision", "recall", "f1", "accuracy")), str(m["n"]))
+        table.add_row(
+            "validation",
+            mode,
+            *(f"{m[k]:.3f}" for k in ("precision", "recall", "f1", "accuracy")),
+            str(m["n"]),
+        )
     t = report.test
-    table.add_row("[bold]held-out test", f"[bold]{report.segmentation}",
-                  *(f"[bold]{t[k]:.3f}" for k in ("precision", "recall", "f1", "accuracy")), str(t["n"]))
+    table.add_row(
+        "[bold]held-out test",
+        f"[bold]{report.segmentation}",
+        *(f"[bold]{t[k]:.3f}" for k in ("precision", "recall", "f1", "accuracy")),
+        str(t["n"]),
+    )
     console.print(table)
     console.print(f"model: {out}   (segmentation {report.segmentation}, recorded in {out}.json)")
 

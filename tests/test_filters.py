@@ -42,6 +42,7 @@ def run_steps(steps, text: str, normalize: bool = True):
 
 # ---- heuristics, rule by rule ----------------------------------------------------------------
 
+
 def heuristics(**rules) -> ChineseHeuristics:
     return ChineseHeuristics(rules)
 
@@ -60,16 +61,48 @@ def test_statistics_are_recorded_before_thresholding():
     [
         ({"min_han_chars": 40}, "今天天气很好。", "min_han_chars"),
         ({"max_chars": 1000}, ARTICLE * 10, "max_chars"),
-        ({"min_han_ratio": 0.3}, "Latest Submit (811)\nMedicine, Pharmacy (228)\n医学 药学\nCivil Engineering (66)", "min_han_ratio"),
-        ({"max_digit_ratio": 0.35}, "2023-10-01 12:00:01 1024 2048 4096 8192 16384 数据 记录 编号 3141592653", "max_digit_ratio"),
-        ({"max_symbol_ratio": 0.15}, "★★★★★ 好评 ★★★★★ ###### 推荐 ###### ||||| 必看 |||||", "max_symbol_ratio"),
+        (
+            {"min_han_ratio": 0.3},
+            "Latest Submit (811)\nMedicine, Pharmacy (228)\n医学 药学\nCivil Engineering (66)",
+            "min_han_ratio",
+        ),
+        (
+            {"max_digit_ratio": 0.35},
+            "2023-10-01 12:00:01 1024 2048 4096 8192 16384 数据 记录 编号 3141592653",
+            "max_digit_ratio",
+        ),
+        (
+            {"max_symbol_ratio": 0.15},
+            "★★★★★ 好评 ★★★★★ ###### 推荐 ###### ||||| 必看 |||||",
+            "max_symbol_ratio",
+        ),
         ({"min_avg_line_chars": 8}, "首页\n新闻\n产品\n联系\n关于\n留言", "min_avg_line_chars"),
-        ({"min_terminal_punct_share": 0.106}, "首页新闻中心\n产品展示中心\n联系我们页面\n关于我们页面", "min_terminal_punct_share"),
-        ({"max_dup_line_share": 0.287}, "\n".join(["欢迎访问本站，祝您购物愉快。"] * 5 + ["本站商品种类齐全。"]), "max_dup_line_share"),
-        ({"max_top_2gram_fraction": 0.25}, "哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈，好好笑啊。" * 3, "max_top_2gram_fraction"),
+        (
+            {"min_terminal_punct_share": 0.106},
+            "首页新闻中心\n产品展示中心\n联系我们页面\n关于我们页面",
+            "min_terminal_punct_share",
+        ),
+        (
+            {"max_dup_line_share": 0.287},
+            "\n".join(["欢迎访问本站，祝您购物愉快。"] * 5 + ["本站商品种类齐全。"]),
+            "max_dup_line_share",
+        ),
+        (
+            {"max_top_2gram_fraction": 0.25},
+            "哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈，好好笑啊。" * 3,
+            "max_top_2gram_fraction",
+        ),
         ({"max_dup_10gram_fraction": 0.35}, "防水涂料价格多少钱一吨，" * 12, "max_dup_10gram_fraction"),
-        ({"min_stopwords": 2}, "北京 上海 广州 深圳 成都 杭州 武汉 西安 南京 重庆 天津 苏州 郑州 长沙 东莞 沈阳", "min_stopwords"),
-        ({"min_stopword_hits": 2}, "北京 广州 深圳 杭州 武汉 西安 南京 天津 苏州 郑州 长沙 东莞 沈阳 厦门 青岛 宁波", "min_stopword_hits"),
+        (
+            {"min_stopwords": 2},
+            "北京 上海 广州 深圳 成都 杭州 武汉 西安 南京 重庆 天津 苏州 郑州 长沙 东莞 沈阳",
+            "min_stopwords",
+        ),
+        (
+            {"min_stopword_hits": 2},
+            "北京 广州 深圳 杭州 武汉 西安 南京 天津 苏州 郑州 长沙 东莞 沈阳 厦门 青岛 宁波",
+            "min_stopword_hits",
+        ),
     ],
 )
 def test_each_heuristic_rule_drops_with_its_name_and_value(rules, text, reason):
@@ -86,7 +119,9 @@ def test_rare_characters_catch_random_characters_even_in_traditional_script():
     assert verdict[0] == "max_rare_han_share" and verdict[1] > 0.6
     traditional = "近年來，人工智慧技術在醫療、交通和教育等領域得到了廣泛應用。專家認為，數據安全和個人隱私保護是數位經濟發展的前提。"
     doc = Document(text=traditional, id="t")
-    assert heuristics(max_rare_han_share=0.6).check(doc) is None and 0.1 < doc.metadata["rare_han_share"] < 0.6
+    assert (
+        heuristics(max_rare_han_share=0.6).check(doc) is None and 0.1 < doc.metadata["rare_han_share"] < 0.6
+    )
     doc = Document(text=ARTICLE, id="a")
     assert heuristics(max_rare_han_share=0.6).check(doc) is None and doc.metadata["rare_han_share"] < 0.05
 
@@ -101,7 +136,10 @@ def test_single_character_words_catch_random_characters():
 def test_line_rules_skip_single_paragraph_documents():
     # A one-line encyclopedic paragraph cut off mid-sentence has no "lines" to judge.
     paragraph = ARTICLE.replace("\n", "")[:-1]
-    assert heuristics(min_terminal_punct_share=0.5, min_avg_line_chars=8).check(Document(text=paragraph, id="p")) is None
+    assert (
+        heuristics(min_terminal_punct_share=0.5, min_avg_line_chars=8).check(Document(text=paragraph, id="p"))
+        is None
+    )
 
 
 def test_unknown_rule_and_bad_threshold_are_clear_errors():
@@ -113,14 +151,25 @@ def test_unknown_rule_and_bad_threshold_are_clear_errors():
 
 # ---- web spam --------------------------------------------------------------------------------
 
+
 def test_spam_rules_name_each_pattern():
-    spam = WebSpam({"max_contacts": 4, "max_pinyin_insertions": 3, "max_url_line_share": 0.3,
-                    "max_short_line_share": 0.5, "max_code_line_share": 0.3})
+    spam = WebSpam(
+        {
+            "max_contacts": 4,
+            "max_pinyin_insertions": 3,
+            "max_url_line_share": 0.3,
+            "max_short_line_share": 0.5,
+            "max_code_line_share": 0.3,
+        }
+    )
     kinds = {d["metadata"]["kind"]: d["text"] for d in dirty_documents(11, 2)}
     assert spam.check(Document(text=kinds["contact"], id="c"))[0] == "max_contacts"
     assert spam.check(Document(text=kinds["pinyin"], id="p"))[0] == "max_pinyin_insertions"
     assert spam.check(Document(text=kinds["code"], id="k"))[0] == "max_code_line_share"
-    links = "\n".join(f"{t} http://www.example{i}.com/list" for i, t in enumerate(["新闻", "体育", "财经", "娱乐", "科技", "汽车"]))
+    links = "\n".join(
+        f"{t} http://www.example{i}.com/list"
+        for i, t in enumerate(["新闻", "体育", "财经", "娱乐", "科技", "汽车"])
+    )
     assert spam.check(Document(text=links, id="l"))[0] in ("max_url_line_share", "max_short_line_share")
     nav = "\n".join(["首页", "新闻中心", "产品展示", "联系我们", "关于我们", "在线留言", "网站地图"])
     assert spam.check(Document(text=nav, id="n"))[0] == "max_short_line_share"
@@ -131,6 +180,7 @@ def test_spam_rules_name_each_pattern():
 
 
 # ---- blocklists ------------------------------------------------------------------------------
+
 
 def test_blocklist_weights_ambiguous_words_and_catches_hidden_gambling():
     block = Blocklist({"max_blocklist_score": 2.0})
@@ -146,7 +196,10 @@ def test_blocklist_weights_ambiguous_words_and_catches_hidden_gambling():
 
 def test_blocklist_matches_across_spaces_and_case():
     block = Blocklist({"max_blocklist_score": 1.0})
-    assert block.check(Document(text="欢迎来到 BET 365 体育，真 人 荷 官 在线发牌。", id="x"))[0] == "max_blocklist_score"
+    assert (
+        block.check(Document(text="欢迎来到 BET 365 体育，真 人 荷 官 在线发牌。", id="x"))[0]
+        == "max_blocklist_score"
+    )
 
 
 def test_user_blocklist_with_blank_lines_duplicates_and_weights(tmp_path):
@@ -154,7 +207,9 @@ def test_user_blocklist_with_blank_lines_duplicates_and_weights(tmp_path):
     path.write_text("# my list\n\n代购\n代购\n  \n高仿包\t2.5\n代购\t0.5\n", encoding="utf-8")
     terms = load_terms([str(path)])
     assert set(terms) == {"代购", "高仿包"}
-    assert terms["代购"].weight == 1.0 and terms["高仿包"].weight == 2.5 and terms["代购"].category == "my_ads"
+    assert (
+        terms["代购"].weight == 1.0 and terms["高仿包"].weight == 2.5 and terms["代购"].category == "my_ads"
+    )
     block = Blocklist({"max_blocklist_score": 2.0}, lists=[{"path": str(path), "weight": 0.2}])
     assert block.terms["代购"].weight == 0.5  # the line's own weight wins over the list weight
     doc = Document(text="专业高仿包，海外代购。", id="x")
@@ -168,6 +223,7 @@ def test_user_blocklist_with_blank_lines_duplicates_and_weights(tmp_path):
 
 
 # ---- profiles --------------------------------------------------------------------------------
+
 
 def test_zh_web_profile_names_every_rule_with_a_threshold():
     profile = load_profile("zh-web")
@@ -198,7 +254,9 @@ def test_bad_profiles_fail_with_the_key_named(tmp_path, yaml_text, message):
 
 def test_extends_overrides_only_what_it_sets(tmp_path):
     path = tmp_path / "mine.yaml"
-    path.write_text("extends: zh-web\nheuristics:\n  min_han_chars: 100\nspam: null\npii: false\n", encoding="utf-8")
+    path.write_text(
+        "extends: zh-web\nheuristics:\n  min_han_chars: 100\nspam: null\npii: false\n", encoding="utf-8"
+    )
     profile = load_profile(path)
     assert profile.sections["heuristics"]["min_han_chars"] == 100
     assert profile.sections["heuristics"]["min_han_ratio"] == 0.30
@@ -206,6 +264,7 @@ def test_extends_overrides_only_what_it_sets(tmp_path):
 
 
 # ---- the zh-web profile on realistic data ----------------------------------------------------
+
 
 def test_zh_web_keeps_clean_and_drops_every_kind_of_dirty(zh_web):
     clean = clean_web_documents(80, seed=3)
@@ -227,12 +286,19 @@ def test_zh_web_keeps_95_percent_of_shared_paragraphs(zh_web, shared_data):
 
 # ---- the command -----------------------------------------------------------------------------
 
+
 def test_filter_cli_end_to_end_with_rejects_and_balanced_books(cli, read_docs, tmp_path):
     docs = clean_web_documents(24, seed=1) + dirty_documents(22, seed=1)
-    docs.append({"id": "pii", "text": (
-        "本次培训面向全市中小学教师，报名截止时间为本月二十日。如有问题请联系张老师，手机13912345678，"
-        "邮箱zhang.laoshi@example.com。我们会在三个工作日内回复大家的问题，谢谢各位老师的支持。"
-    ), "metadata": {}})
+    docs.append(
+        {
+            "id": "pii",
+            "text": (
+                "本次培训面向全市中小学教师，报名截止时间为本月二十日。如有问题请联系张老师，手机13912345678，"
+                "邮箱zhang.laoshi@example.com。我们会在三个工作日内回复大家的问题，谢谢各位老师的支持。"
+            ),
+            "metadata": {},
+        }
+    )
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     out = tmp_path / "out"
@@ -242,7 +308,9 @@ def test_filter_cli_end_to_end_with_rejects_and_balanced_books(cli, read_docs, t
     assert {d["id"] for d in kept} >= {d["id"] for d in docs if d["id"].startswith("clean")}
     assert not any(d["id"].startswith("dirty") for d in kept)
     pii_doc = next(d for d in kept if d["id"] == "pii")
-    assert "<PHONE>" in pii_doc["text"] and "<EMAIL>" in pii_doc["text"] and "13912345678" not in pii_doc["text"]
+    assert (
+        "<PHONE>" in pii_doc["text"] and "<EMAIL>" in pii_doc["text"] and "13912345678" not in pii_doc["text"]
+    )
     assert pii_doc["metadata"]["pii"] == {"mobile": 1, "email": 1}
     assert "han_ratio" in pii_doc["metadata"] and pii_doc["metadata"]["lang"] == "zh"
     rejected = read_docs(out / "rejected")
@@ -267,7 +335,10 @@ def test_filter_cli_bad_profile_is_one_line(cli, tmp_path, sample_jsonl):
         ("", "lang"),
         ("，。！？……——《》“”", "lang"),
         ("😀😂🎉👍🔥" * 20, "lang"),
-        ("近年来，人工智能技术在医疗、交通和教育等领域得到了广泛应用" * 120_000, "max_chars"),  # ~10 MB, one line
+        (
+            "近年来，人工智能技术在医疗、交通和教育等领域得到了广泛应用" * 120_000,
+            "max_chars",
+        ),  # ~10 MB, one line
     ],
 )
 def test_bad_documents_are_dropped_with_a_reason_not_crashed(zh_web, text, reason):

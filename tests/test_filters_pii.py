@@ -12,7 +12,7 @@ from jinglian.corpus.filters.rules import ProfileError
 def make_id(body17: str) -> str:
     """A resident ID number with its correct ISO 7064 check character."""
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights)) % 11]
+    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights, strict=True)) % 11]
 
 
 def make_card(prefix15: str) -> str:
@@ -42,7 +42,11 @@ def test_checksums():
         ("订餐电话（0755）86001234。", "landline", "<PHONE>"),
         (f"身份证号{VALID_ID}，请妥善保管。", "id_card", "<ID_NUMBER>"),
         (f"收款账户：{VALID_CARD}，开户行为工商银行。", "bank_card", "<BANK_CARD>"),
-        (f"卡号 {VALID_CARD[:4]} {VALID_CARD[4:8]} {VALID_CARD[8:12]} {VALID_CARD[12:]} 已冻结。", "bank_card", "<BANK_CARD>"),
+        (
+            f"卡号 {VALID_CARD[:4]} {VALID_CARD[4:8]} {VALID_CARD[8:12]} {VALID_CARD[12:]} 已冻结。",
+            "bank_card",
+            "<BANK_CARD>",
+        ),
         ("简历请发送至 hr.zhaopin@example.com.cn，注明岗位。", "email", "<EMAIL>"),
         ("服务器地址为192.168.10.254，端口默认。", "ipv4", "<IP>"),
     ],

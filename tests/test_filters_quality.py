@@ -23,7 +23,9 @@ def bad_texts(n: int, seed: int) -> list[str]:
 
 
 def write_jsonl(path: Path, texts: list[str]) -> Path:
-    path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8"
+    )
     return path
 
 
@@ -96,5 +98,7 @@ def test_quality_cli_train_and_score(cli, read_docs, tmp_path):
     scores = [d["metadata"]["quality_score"] for d in scored]
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert min(scores[:6]) > max(scores[6:])
-    proc = cli("quality", "score", mixed, "--model", tmp_path / "nope.bin", "--out", tmp_path / "x", check=False)
+    proc = cli(
+        "quality", "score", mixed, "--model", tmp_path / "nope.bin", "--out", tmp_path / "x", check=False
+    )
     assert proc.returncode == 2 and "quality model not found" in proc.stderr

@@ -64,8 +64,14 @@ def load_terms(lists: list[str | Mapping], default_weight: float = 1.0) -> dict[
         if isinstance(entry, Mapping):
             unknown = set(entry) - {"path", "weight", "category"}
             if unknown or "path" not in entry:
-                raise ProfileError(f"blocklists.lists: entries are a path or {{path, weight, category}}, got {dict(entry)}")
-            source, list_weight, list_category = str(entry["path"]), float(entry.get("weight", default_weight)), entry.get("category")
+                raise ProfileError(
+                    f"blocklists.lists: entries are a path or {{path, weight, category}}, got {dict(entry)}"
+                )
+            source, list_weight, list_category = (
+                str(entry["path"]),
+                float(entry.get("weight", default_weight)),
+                entry.get("category"),
+            )
         else:
             source, list_weight, list_category = str(entry), default_weight, None
         text, stem = _read_list_text(source)
@@ -80,7 +86,11 @@ def load_terms(lists: list[str | Mapping], default_weight: float = 1.0) -> dict[
                 weight = float(fields[1]) if len(fields) > 1 and fields[1].strip() else list_weight
             except ValueError:
                 raise ProfileError(f"{source}:{lineno}: weight {fields[1]!r} is not a number") from None
-            category = (fields[2].strip() if len(fields) > 2 and fields[2].strip() else None) or list_category or stem
+            category = (
+                (fields[2].strip() if len(fields) > 2 and fields[2].strip() else None)
+                or list_category
+                or stem
+            )
             if term not in terms or weight > terms[term].weight:
                 terms[term] = Term(weight, category)
     return terms

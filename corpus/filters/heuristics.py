@@ -60,6 +60,7 @@ from datatrove.data import Document
 
 from jinglian.corpus.filters.rules import ProfileError, RuleFilter, RuleSpec
 from jinglian.corpus.filters.textstats import (
+    WHITESPACE_RE,
     content_chars,
     count_chars,
     count_stopwords,
@@ -72,7 +73,6 @@ from jinglian.corpus.filters.textstats import (
     stopword_hits,
     terminal_punct_share,
     top_ngram_fraction,
-    WHITESPACE_RE,
 )
 
 _CHARS = "non-whitespace characters"
@@ -94,8 +94,12 @@ class ChineseHeuristics(RuleFilter):
         "max_dup_line_char_share": RuleSpec("share of line characters", "Gopher"),
         "min_stopwords": RuleSpec("jieba tokens", "FineWeb-2 cmn_Hani"),
         "max_single_char_word_share": RuleSpec("share of Han jieba words", "measured (gibberish)"),
-        "min_stopword_hits": RuleSpec("stopword occurrences in the first 3,000 characters", "FineWeb-2 cmn_Hani"),
-        "max_rare_han_share": RuleSpec("share of Han characters outside GB 2312 level 1", "measured (gibberish)"),
+        "min_stopword_hits": RuleSpec(
+            "stopword occurrences in the first 3,000 characters", "FineWeb-2 cmn_Hani"
+        ),
+        "max_rare_han_share": RuleSpec(
+            "share of Han characters outside GB 2312 level 1", "measured (gibberish)"
+        ),
     }
     RULE_PATTERNS = {
         r"max_top_\d+gram_fraction": RuleSpec("share of content characters", "Gopher, measured"),
@@ -116,7 +120,9 @@ class ChineseHeuristics(RuleFilter):
             try:
                 load_word_list(stopwords)
             except OSError as err:
-                raise ProfileError(f"heuristics.stopwords: cannot read {stopwords} ({err.strerror})") from None
+                raise ProfileError(
+                    f"heuristics.stopwords: cannot read {stopwords} ({err.strerror})"
+                ) from None
         self._ngram_stats = sorted(s for s in self._by_stat if re.fullmatch(r"(top|dup)_\d+gram_fraction", s))
 
     def _stopword_set(self) -> frozenset[str]:

@@ -70,11 +70,17 @@ def _merge(base: dict, override: dict) -> dict:
 
 def _read_yaml(source: str) -> tuple[dict, Path, str]:
     if source in BUILTIN_PROFILES:
-        text = resources.files("jinglian.corpus.filters").joinpath("profiles", f"{source}.yaml").read_text("utf-8")
+        text = (
+            resources.files("jinglian.corpus.filters")
+            .joinpath("profiles", f"{source}.yaml")
+            .read_text("utf-8")
+        )
         return _parse(text, source), Path.cwd(), source
     path = Path(source)
     if not path.is_file():
-        raise ProfileError(f"profile {source!r}: no such file (built-in profiles: {', '.join(BUILTIN_PROFILES)})")
+        raise ProfileError(
+            f"profile {source!r}: no such file (built-in profiles: {', '.join(BUILTIN_PROFILES)})"
+        )
     return _parse(path.read_text(encoding="utf-8"), source), path.resolve().parent, path.stem
 
 
@@ -84,7 +90,9 @@ def _parse(text: str, source: str) -> dict:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ProfileError(f"profile {source}: invalid YAML{where} ({getattr(err, 'problem', err)})") from None
+        raise ProfileError(
+            f"profile {source}: invalid YAML{where} ({getattr(err, 'problem', err)})"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -112,11 +120,15 @@ def load_profile(source: str | Path, _seen: tuple = ()) -> Profile:
 def validate(profile: Profile) -> None:
     for section, body in profile.sections.items():
         if section not in SECTIONS:
-            raise ProfileError(f"profile {profile.name}: unknown section {section!r} (known: {', '.join(SECTIONS)})")
+            raise ProfileError(
+                f"profile {profile.name}: unknown section {section!r} (known: {', '.join(SECTIONS)})"
+            )
         if body in (None, False) or (section == "pii" and body is True):
             continue
         if not isinstance(body, dict):
-            raise ProfileError(f"profile {profile.name}: section {section!r} must be a mapping, null or false")
+            raise ProfileError(
+                f"profile {profile.name}: section {section!r} must be a mapping, null or false"
+            )
         for key in body:
             if key in OPTIONS[section]:
                 continue
@@ -124,8 +136,10 @@ def validate(profile: Profile) -> None:
                 try:
                     RULE_SECTIONS[section].spec(key)
                 except ProfileError:
-                    known = sorted(OPTIONS[section]) + sorted(RULE_SECTIONS[section].RULES) + sorted(
-                        RULE_SECTIONS[section].RULE_PATTERNS
+                    known = (
+                        sorted(OPTIONS[section])
+                        + sorted(RULE_SECTIONS[section].RULES)
+                        + sorted(RULE_SECTIONS[section].RULE_PATTERNS)
                     )
                     raise ProfileError(
                         f"profile {profile.name}: unknown key '{section}.{key}' (known: {', '.join(known)})"
@@ -142,7 +156,9 @@ def _split_rules(section: str, body: dict) -> tuple[dict, dict]:
     return options, rules
 
 
-def filter_steps(profile: Profile | str | Path = "zh-web", rejects_dir: str | None = None) -> list[PipelineStep]:
+def filter_steps(
+    profile: Profile | str | Path = "zh-web", rejects_dir: str | None = None
+) -> list[PipelineStep]:
     """The profile's datatrove steps, in order: langid, heuristics, spam, blocklists, quality, pii.
 
     ``rejects_dir`` is where each step writes what it drops (``<rejects_dir>/<step>/``); None
@@ -156,7 +172,11 @@ def filter_steps(profile: Profile | str | Path = "zh-web", rejects_dir: str | No
         if s.get("langid"):
             opts = dict(s["langid"])
             model = opts.pop("model", None)
-            steps.append(LanguageID(model_path=profile.resolve(model) if model else None, rejects_dir=rejects_dir, **opts))
+            steps.append(
+                LanguageID(
+                    model_path=profile.resolve(model) if model else None, rejects_dir=rejects_dir, **opts
+                )
+            )
         if s.get("heuristics"):
             opts, rules = _split_rules("heuristics", s["heuristics"])
             if opts.get("stopwords"):
@@ -173,7 +193,9 @@ def filter_steps(profile: Profile | str | Path = "zh-web", rejects_dir: str | No
         if s.get("quality_model"):
             opts = dict(s["quality_model"])
             if not opts.get("path"):
-                raise ProfileError(f"profile {profile.name}: quality_model.path is required (or set quality_model: null)")
+                raise ProfileError(
+                    f"profile {profile.name}: quality_model.path is required (or set quality_model: null)"
+                )
             steps.append(QualityScorer(profile.resolve(opts.pop("path")), rejects_dir=rejects_dir, **opts))
         if s.get("pii"):
             kinds = list(PII_KINDS) if s["pii"] is True else s["pii"].get("kinds", list(PII_KINDS))

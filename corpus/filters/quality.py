@@ -64,13 +64,15 @@ class Metrics:
 def evaluate(model, texts: list[str], labels: list[int], mode: str, threshold: float = 0.5) -> Metrics:
     """Precision/recall/F1 of the positive class (label 1 = good) at ``threshold``."""
     predicted = [int(positive_probability(model, segment(t, mode)) >= threshold) for t in texts]
-    tp = sum(1 for p, y in zip(predicted, labels) if p and y)
-    fp = sum(1 for p, y in zip(predicted, labels) if p and not y)
-    fn = sum(1 for p, y in zip(predicted, labels) if not p and y)
+    tp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and y)
+    fp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and not y)
+    fn = sum(1 for p, y in zip(predicted, labels, strict=True) if not p and y)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    accuracy = sum(1 for p, y in zip(predicted, labels) if p == y) / len(labels) if labels else 0.0
+    accuracy = (
+        sum(1 for p, y in zip(predicted, labels, strict=True) if p == y) / len(labels) if labels else 0.0
+    )
     return Metrics(round(precision, 4), round(recall, 4), round(f1, 4), round(accuracy, 4), len(labels))
 
 
@@ -98,8 +100,17 @@ def _fit(train: list[tuple[str, int]], mode: str, epoch: int, seed: int):
             for text, label in train:
                 f.write(f"__label__{POSITIVE if label else NEGATIVE} {segment(text, mode)}\n")
         return fasttext.train_supervised(
-            input=path, epoch=epoch, lr=0.5, wordNgrams=2 if mode == "jieba" else 3, dim=64,
-            minCount=1, bucket=200_000, loss="softmax", thread=1, seed=seed, verbose=0,
+            input=path,
+            epoch=epoch,
+            lr=0.5,
+            wordNgrams=2 if mode == "jieba" else 3,
+            dim=64,
+            minCount=1,
+            bucket=200_000,
+            loss="softmax",
+            thread=1,
+            seed=seed,
+            verbose=0,
         )
     finally:
         os.unlink(path)
@@ -126,10 +137,14 @@ def train_quality_model(
 ) -> TrainReport:
     """Train, pick the segmentation (``auto``), save ``out`` and ``out.json``, report test metrics."""
     if segmentation not in ("auto", *SEGMENTATIONS):
-        raise ValueError(f"unknown segmentation {segmentation!r} (choose from auto, {', '.join(SEGMENTATIONS)})")
+        raise ValueError(
+            f"unknown segmentation {segmentation!r} (choose from auto, {', '.join(SEGMENTATIONS)})"
+        )
     for name, docs in (("positive", positives), ("negative", negatives)):
         if len(docs) < MIN_DOCS_PER_CLASS:
-            raise ValueError(f"need at least {MIN_DOCS_PER_CLASS} {name} documents to train and hold some out, got {len(docs)}")
+            raise ValueError(
+                f"need at least {MIN_DOCS_PER_CLASS} {name} documents to train and hold some out, got {len(docs)}"
+            )
     rng = random.Random(seed)
     pos, neg = _split([(t, 1) for t in positives], rng), _split([(t, 0) for t in negatives], rng)
     train, valid, test = (pos[i] + neg[i] for i in range(3))
@@ -154,7 +169,9 @@ def read_segmentation(model_path: str | Path, segmentation: str | None = None) -
     """The segmentation a model was trained with: given, else from ``<model>.json``."""
     if segmentation:
         if segmentation not in SEGMENTATIONS:
-            raise ValueError(f"unknown segmentation {segmentation!r} (choose from {', '.join(SEGMENTATIONS)})")
+            raise ValueError(
+                f"unknown segmentation {segmentation!r} (choose from {', '.join(SEGMENTATIONS)})"
+            )
         return segmentation
     sidecar = Path(f"{model_path}.json")
     if not sidecar.is_file():

@@ -47,7 +47,9 @@ class RuleFilter(AccountedFilter):
             if threshold is None:
                 continue
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-                raise ProfileError(f"{self.name}.{name}: threshold must be a number or null, not {threshold!r}")
+                raise ProfileError(
+                    f"{self.name}.{name}: threshold must be a number or null, not {threshold!r}"
+                )
             self.rules[name] = float(threshold)
         # statistic -> [(rule name, is_min, threshold)]
         self._by_stat: dict[str, list[tuple[str, bool, float]]] = {}

@@ -34,7 +34,8 @@ from jinglian.corpus.filters.rules import RuleFilter, RuleSpec
 from jinglian.corpus.filters.textstats import TERMINAL_PUNCTUATION, non_empty_lines
 
 URL_RE = re.compile(
-    r"(?:https?://|www\.)\S+|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|cc|top|vip|xyz|info|tv|me)\b", re.I
+    r"(?:https?://|www\.)\S+|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|cc|top|vip|xyz|info|tv|me)\b",
+    re.I,
 )
 CONTACT_RE = re.compile(
     r"(?<!\d)1[3-9]\d{9}(?!\d)"  # mainland mobile
@@ -79,8 +80,10 @@ class WebSpam(RuleFilter):
         if len(lines) >= self.min_lines:
             yield "url_line_share", sum(1 for line in lines if URL_RE.search(line)) / len(lines)
             short = sum(
-                1 for line in lines
-                if len(line.replace(" ", "")) < self.short_line_chars and not line.endswith(TERMINAL_PUNCTUATION)
+                1
+                for line in lines
+                if len(line.replace(" ", "")) < self.short_line_chars
+                and not line.endswith(TERMINAL_PUNCTUATION)
             )
             yield "short_line_share", short / len(lines)
             yield "code_line_share", sum(1 for line in lines if CODE_LINE_RE.search(line)) / len(lines)

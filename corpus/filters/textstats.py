@@ -52,7 +52,9 @@ def _symbol_class() -> str:
             start = None
     if start is not None:
         ranges.append((start, prev))
-    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+    )
 
 
 @lru_cache(maxsize=1)
