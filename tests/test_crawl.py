@@ -289,3 +289,21 @@ def test_timeouts_fail_and_retries_recover(cli, tmp_path):
     assert (by_path["slow"]["outcome"], by_path["slow"]["reason"]) == ("failed", "timeout")
     assert (by_path["flaky"]["outcome"], by_path["flaky"]["status"]) == ("fetched", 200)
     assert hits["/slow"] == 2 and hits["/flaky"] == 2  # one retry each
+
+
+def test_spider_runs_under_plain_scrapy_with_jinglian_defaults(tmp_path):
+    """``scrapy runspider`` users get the same spider, log and WARC, with jinglian's settings."""
+    scrapy_bin = Path(sys.executable).with_name("scrapy")
+    spider = Path(__file__).resolve().parents[1] / "corpus" / "crawl" / "spider.py"
+    out = tmp_path / "c"
+    with serve_sample_site() as site:
+        subprocess.run(
+            [str(scrapy_bin), "runspider", str(spider), "-a", f"seeds={site.url}/", "-a", f"out={out}",
+             "-a", "max_pages=3", "-s", "JINGLIAN_ALLOW_PRIVATE=1", "-s", "DOWNLOAD_DELAY=0"],
+            check=True, capture_output=True, cwd=tmp_path,
+        )  # fmt: skip
+        hits = Counter(site.hits)
+    rows = read_log(out)
+    assert hits["/robots.txt"] == 1  # robots.txt obeyed by default
+    assert sum(r["outcome"] == "fetched" for r in rows) == 3 == len(warc_urls(out))
+    assert any(r["reason"] == "max_pages" for r in rows)

@@ -57,6 +57,7 @@ def run_crawl(
 ) -> CrawlSummary:
     """Crawl ``seeds`` into ``out``; ``settings`` go to :func:`crawl_settings` (delay, max_bytes, ...)."""
     from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
 
     from jinglian.corpus.crawl.spider import JinglianSpider
 
@@ -66,7 +67,9 @@ def run_crawl(
             f"{out} already holds a crawl: add --resume to continue it, or choose another --out"
         )
     started = time.perf_counter()
-    process = CrawlerProcess(crawl_settings(**settings))
+    chosen = Settings()
+    chosen.setdict(crawl_settings(**settings), priority="cmdline")  # above the spider's defaults
+    process = CrawlerProcess(chosen)
     process.crawl(
         JinglianSpider,
         seeds=seeds,

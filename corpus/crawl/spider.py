@@ -7,8 +7,8 @@ discovered URL its final outcome. Scrapy still does the downloading, politeness 
 per-domain concurrency, delay), robots.txt, retries and size limits; their refusals reach
 :meth:`failed` and are logged there.
 
-Users who know scrapy can run it in their own project: ``scrapy crawl`` with
-``jinglian.corpus.crawl.settings.crawl_settings(...)`` and this class.
+Users who know scrapy can run it directly, with jinglian's settings as defaults:
+``scrapy runspider corpus/crawl/spider.py -a seeds=https://example.com/ -a out=site -s DOWNLOAD_DELAY=2``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
 from jinglian.corpus.crawl.middlewares import PrivateAddressBlocked
+from jinglian.corpus.crawl.settings import crawl_settings
 from jinglian.corpus.crawl.state import FAILED, FETCHED, SKIPPED, CrawlState, Pending, canonical_url
 from jinglian.corpus.crawl.warc import CrawlWarcWriter, iter_warc
 
@@ -56,6 +57,9 @@ def failure_reason(exc: BaseException) -> tuple[str, str]:
 
 class JinglianSpider(scrapy.Spider):
     name = "jinglian"
+    # jinglian's polite, safe defaults for ``scrapy runspider``; ``-s KEY=VALUE`` overrides them,
+    # and the jinglian CLI passes its flags at the same command-line priority.
+    custom_settings = crawl_settings()
 
     def __init__(
         self,
@@ -70,6 +74,12 @@ class JinglianSpider(scrapy.Spider):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        # ``scrapy runspider ... -a seeds=URL1,URL2 -a max_pages=50``: arguments arrive as strings
+        seeds, allow_domains, sitemaps = (
+            v.split(",") if isinstance(v, str) else v for v in (seeds, allow_domains, sitemaps)
+        )
+        max_pages, max_depth = int(max_pages), int(max_depth)
+        resume = resume if isinstance(resume, bool) else str(resume).lower() in ("1", "true", "yes")
         self.seeds, self.sitemaps = list(seeds), list(sitemaps or [])
         self.allow_domains = [d.lower().lstrip(".") for d in (allow_domains or [])] or sorted(
             {(urlsplit(u).hostname or "").lower() for u in self.seeds + self.sitemaps}
