@@ -1,0 +1,108 @@
+"""Write a built dataset: ``datasets`` ``save_to_disk``, Parquet, a dataset card and the books.
+
+Layout of ``OUT/`` (what the trainers read):
+
+```
+OUT/dataset_dict.json  OUT/train/  [OUT/validation/]   # DatasetDict.save_to_disk: load_from_disk(OUT)
+OUT/parquet/train.parquet  [OUT/parquet/validation.parquet]
+OUT/README.md       dataset card: counts, sources, template, strategy, token statistics
+OUT/stats.json      the books (records in / kept / rejected by reason, samples, notes) + build settings
+OUT/rejected.jsonl  every rejected record with file:line, reason and the record itself
+```
+
+The validation split is chosen per *source record* (a hash of ``source``), not per row, so the
+samples that ``--strategy expand`` makes from one dialogue never straddle train and validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from jinglian.formats.collect import Books
+
+
+def split_of(source: str, val_ratio: float, seed: int = 0) -> str:
+    if val_ratio <= 0:
+        return "train"
+    h = int(hashlib.sha1(f"{seed}:{source}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "validation" if h < val_ratio else "train"
+
+
+def token_stats(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not rows or "input_ids" not in rows[0]:
+        return None
+    lengths = sorted(len(r["input_ids"]) for r in rows)
+    trained = sum(sum(1 for x in r["labels"] if x != -100) for r in rows) if "labels" in rows[0] else None
+    return {
+        "tokens": sum(lengths), "trained_tokens": trained, "mean_length": round(sum(lengths) / len(lengths), 1),
+        "median_length": lengths[len(lengths) // 2], "max_length": lengths[-1],
+    }
+
+
+def save_dataset(
+    rows: list[dict[str, Any]],
+    out: Path,
+    books: Books | None,
+    settings: dict[str, Any],
+    val_ratio: float = 0.0,
+    seed: int = 0,
+    push_to_hub: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """Save rows under ``out`` (layout above); returns rows per split."""
+    from datasets import Dataset, DatasetDict
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()  # the CLI prints its own summary; per-shard bars are noise here
+    if not rows:
+        raise ValueError("nothing to write: every record was rejected or dropped (see rejected.jsonl)")
+    out.mkdir(parents=True, exist_ok=True)
+    by_split: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_split.setdefault(split_of(row.get("source", ""), val_ratio, seed), []).append(row)
+    dd = DatasetDict({name: Dataset.from_list(by_split[name]) for name in ("train", "validation") if name in by_split})
+    dd.save_to_disk(str(out))
+    (out / "parquet").mkdir(exist_ok=True)
+    for name, ds in dd.items():
+        ds.to_parquet(str(out / "parquet" / f"{name}.parquet"))
+    counts = {name: len(ds) for name, ds in dd.items()}
+    stats = {"settings": settings, "splits": counts, "tokens": token_stats(rows), **(extra or {})}
+    if books is not None:
+        stats["books"] = books.as_dict()
+    (out / "stats.json").write_text(json.dumps(stats, ensure_ascii=False, indent=2))
+    (out / "README.md").write_text(dataset_card(stats, list(dd["train"].column_names) if "train" in dd else []))
+    if push_to_hub:  # needs network and a token: not exercised in tests
+        dd.push_to_hub(push_to_hub)
+    return counts
+
+
+def dataset_card(stats: dict[str, Any], columns: list[str]) -> str:
+    s = stats["settings"]
+    lines = [
+        "---", "language:", "- zh", "tags:", "- jinglian", f"- {s.get('kind', 'sft')}", "---", "",
+        f"# {s.get('kind', 'dataset')} data built by jinglian", "",
+        f"Command: `{s.get('command', '')}`", "",
+        "| setting | value |", "|---|---|",
+        *[f"| {k} | {v} |" for k, v in s.items() if k != "command"],
+        "", f"Columns: {', '.join(f'`{c}`' for c in columns)}", "",
+        "Splits: " + ", ".join(f"{k} = {v}" for k, v in stats["splits"].items()), "",
+    ]
+    books = stats.get("books")
+    if books:
+        lines += [
+            "## Counts", "",
+            f"- records in: {books['records_in']} = kept {books['kept']} + rejected {sum(books['rejected'].values())}",
+            f"- rejected by reason: {books['rejected'] or 'none'}",
+            f"- samples written: {books['samples']}; samples dropped: {books['dropped_samples'] or 'none'}",
+            f"- notes: {books['notes'] or 'none'}", "",
+            "## Sources", "", *[f"- `{f}`" for f in books["files"]], "",
+        ]
+    if stats.get("tokens"):
+        lines += ["## Tokens", "", *[f"- {k}: {v}" for k, v in stats["tokens"].items()], ""]
+    if stats.get("pack"):
+        lines += ["## Packing", "", *[f"- {k}: {v}" for k, v in stats["pack"].items()], ""]
+    lines += ["## Load", "", "```python", "from datasets import load_from_disk", "ds = load_from_disk('THIS_FOLDER')", "```", ""]
+    return "\n".join(lines)

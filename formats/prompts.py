@@ -1,0 +1,56 @@
+"""Prompt-only datasets for PPO and GRPO, from any SFT, dialogue, preference or bare-prompt record.
+
+The prompt is everything up to the last user turn (system prompt included); the answer the record
+had, if any, is kept as ``reference`` because TRL's ``GRPOTrainer`` passes extra columns to reward
+functions (a rule-based reward can compare against it), and PPO ignores it. Identical prompts are
+written once: an RL prompt set wants breadth, and a repeated prompt is over-weighted otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jinglian.formats.collect import Books
+from jinglian.formats.preference import parse_preference, parse_prompt
+from jinglian.formats.schema import Located, Message, parse_conversation
+from jinglian.formats.templates import Template
+
+
+@dataclass
+class PromptRecord:
+    prompt: list[Message]
+    system: str | None
+    reference: str
+    source: str
+
+
+def parse_any_prompt(loc: Located) -> PromptRecord:
+    rec = loc.record
+    if isinstance(rec, dict) and ("chosen" in rec or "responses" in rec):
+        pref = parse_preference(loc)
+        return PromptRecord(pref.prompt, pref.system, pref.pairs[0][0], loc.where)
+    if isinstance(rec, dict) and "prompt" in rec:
+        messages, system = parse_prompt(loc)
+        ref = rec.get("reference", rec.get("completion", rec.get("answer", "")))
+        return PromptRecord(messages, system, ref if isinstance(ref, str) else "", loc.where)
+    conv = parse_conversation(loc)
+    return PromptRecord(conv.messages[:-1], conv.system, conv.messages[-1].content, loc.where)
+
+
+def build_prompt_rows(records: list[PromptRecord], template: Template, books: Books) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    for rec in records:
+        head = [{"role": "system", "content": rec.system}] if rec.system else []
+        conv = head + [{"role": m.role, "content": m.content} for m in rec.prompt]
+        key = json.dumps([[m["role"], m["content"].strip()] for m in conv], ensure_ascii=False)
+        if key in seen:
+            books.dropped_samples["duplicate"] += 1
+            continue
+        seen.add(key)
+        prompt: Any = template.text(rec.prompt, rec.system) if template.name == "alpaca" else conv
+        rows.append({"prompt": prompt, "reference": rec.reference, "source": rec.source})
+    books.samples = len(rows)
+    return rows
