@@ -99,6 +99,7 @@ def root(
 # Modules that define commands; each has ``register(app)``.
 COMMAND_MODULES = [
     "jinglian.commands.curate",
+    "jinglian.commands.build",
     "jinglian.commands.train",
     "jinglian.commands.crawl",
     "jinglian.commands.report",
