@@ -267,28 +267,22 @@ def test_resume_replays_a_stored_but_unlogged_page_without_refetching(cli, tmp_p
     assert warc_urls(out).count(victim["url"]) == 1
 
 
-def test_timeouts_fail_and_retries_recover(cli, tmp_path):
+def test_timeouts_retries_and_a_moved_seed(cli, tmp_path):
     out = tmp_path / "c"
     with serve_sample_site() as site:
-        cli(
-            "crawl",
-            site.url + "/slow",
-            site.url + "/flaky",
-            "--out",
-            out,
-            "--allow-private",
-            "--delay",
-            "0",
-            "--timeout",
-            "0.5",
-            "--retries",
-            "1",
-        )
+        seeds = [site.url + p for p in ("/slow", "/flaky", "/moved")]
+        cli("crawl", *seeds, "--out", out, "--allow-private", "--delay", "0", "--timeout", "0.5", "--retries", "1",
+            "--max-depth", "0")  # fmt: skip
         hits = Counter(site.hits)
-    by_path = {path_of(r["url"]): r for r in read_log(out)}
+    rows = read_log(out)
+    by_path = {path_of(r["url"]): r for r in rows}
     assert (by_path["slow"]["outcome"], by_path["slow"]["reason"]) == ("failed", "timeout")
     assert (by_path["flaky"]["outcome"], by_path["flaky"]["status"]) == ("fetched", 200)
     assert hits["/slow"] == 2 and hits["/flaky"] == 2  # one retry each
+    # a seed that redirects to another host makes that host part of the crawl
+    moved_to = site.url.replace("127.0.0.1", "localhost") + "/news/1"
+    assert by_path["moved"]["reason"] == "redirect"
+    assert [r["outcome"] for r in rows if r["url"] == moved_to] == ["fetched"]
 
 
 def test_spider_runs_under_plain_scrapy_with_jinglian_defaults(tmp_path):

@@ -219,6 +219,8 @@ def render(path: str, base: str) -> tuple[int, dict[str, str], bytes]:
         return 302, {"Location": "/loop/a"}, b""
     if path == "/old-news":
         return 301, {"Location": "/news/2"}, b""
+    if path == "/moved":  # the site moved to another host name
+        return 301, {"Location": base.replace("127.0.0.1", "localhost") + "/news/1"}, b""
     if path == "/metadata":
         return 302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""
     if path == "/files/report.pdf":

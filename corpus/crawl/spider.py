@@ -81,6 +81,7 @@ class JinglianSpider(scrapy.Spider):
         max_pages, max_depth = int(max_pages), int(max_depth)
         resume = resume if isinstance(resume, bool) else str(resume).lower() in ("1", "true", "yes")
         self.seeds, self.sitemaps = list(seeds), list(sitemaps or [])
+        self.domains_given = bool(allow_domains)
         self.allow_domains = [d.lower().lstrip(".") for d in (allow_domains or [])] or sorted(
             {(urlsplit(u).hostname or "").lower() for u in self.seeds + self.sitemaps}
         )
@@ -219,6 +220,10 @@ class JinglianSpider(scrapy.Spider):
             target = urljoin(url, response.headers[b"Location"].decode("latin-1"))
             loop = canonical_url(target) in {canonical_url(u) for u in chain + [url]}
             self._finish(url, FAILED if loop else SKIPPED, "redirect_loop" if loop else "redirect", **common)
+            host = (urlsplit(target).hostname or "").lower()
+            if depth == 0 and not self.domains_given and host and not self._allowed(target):
+                # a seed moved (example.com → www.example.cn): its new host is the site to crawl
+                self.allow_domains.append(host)
             request = self.discover(target, depth, url, chain + [url])
             return [request] if request is not None else []
         if response.status >= 400 or response.status < 200:
@@ -279,7 +284,9 @@ class JinglianSpider(scrapy.Spider):
         self._finish(
             url,
             SKIPPED if entries else FAILED,
-            "sitemap" if entries else "not_a_sitemap",
+            "sitemap"
+            if entries
+            else (f"http_{response.status}" if response.status >= 400 else "not_a_sitemap"),
             status=response.status,
             depth=0,
             referer=response.meta.get("jl_referer"),
