@@ -11,7 +11,7 @@ and punctuation rules never see. Threshold 2.0: measured (see ``bench/filters.py
 
 Matching runs on the text lower-cased with whitespace removed, so ``百 家 乐`` and ``BET365`` match.
 Recorded in metadata: ``blocklist_score``, ``blocklist_terms`` (the matched terms, most weight
-first, at most 8) and ``blocklist_categories`` (score per category).
+first, at most 8, comma-separated) and ``blocklist_categories`` (``gambling=2.5,porn=0.3``).
 
 List files: UTF-8, one ``term[<TAB>weight[<TAB>category]]`` per line; ``#`` comments, blank
 lines and duplicate terms are allowed (a duplicate keeps its highest weight). Lines without a
@@ -146,7 +146,7 @@ class Blocklist(RuleFilter):
 
     def statistics(self, doc: Document) -> Iterator[tuple[str, float]]:
         total, per_category, top = self.score(doc.text)
-        if top:
-            doc.metadata["blocklist_terms"] = top
-            doc.metadata["blocklist_categories"] = per_category
-        yield "blocklist_score", total
+        # strings, not list/dict: the same type on every document whether or not anything matched
+        doc.metadata["blocklist_terms"] = ",".join(top)
+        doc.metadata["blocklist_categories"] = ",".join(f"{k}={v:g}" for k, v in sorted(per_category.items()))
+        yield "blocklist_score", float(total)

@@ -130,7 +130,7 @@ class ChineseHeuristics(RuleFilter):
             return load_word_list(self.stopwords_path)
         return load_word_list(package_file="stopwords_zh.txt")
 
-    def statistics(self, doc: Document) -> Iterator[tuple[str, float]]:
+    def statistics(self, doc: Document) -> Iterator[tuple]:
         text = doc.text
         stripped = WHITESPACE_RE.sub("", text)
         yield "chars", len(stripped)  # first: a multi-megabyte document stops here
@@ -144,9 +144,9 @@ class ChineseHeuristics(RuleFilter):
         if self.wants("stopword_hits"):
             yield "stopword_hits", stopword_hits(text, self._stopword_set())
         lines = non_empty_lines(text)
-        if len(lines) >= self.line_rules_min_lines:
-            yield "avg_line_chars", len(stripped) / len(lines)
-            yield "terminal_punct_share", terminal_punct_share(lines)
+        judged = len(lines) >= self.line_rules_min_lines  # recorded either way, judged only then
+        yield "avg_line_chars", len(stripped) / max(len(lines), 1), judged
+        yield "terminal_punct_share", terminal_punct_share(lines), judged
         dup_lines, dup_line_chars = duplicate_lines(lines)
         yield "dup_line_share", dup_lines
         yield "dup_line_char_share", dup_line_chars

@@ -1,8 +1,8 @@
 """Personal information → placeholders: phone numbers, resident ID numbers, e-mail, IPv4, bank cards.
 
 Drops nothing: it rewrites the text and counts what it replaced, per kind, in the step's stats
-(``pii/<kind>``, summed over the run) and in ``metadata["pii"]`` (``{kind: count}``, only when
-something was replaced). Profile section ``pii:`` selects the kinds.
+(``pii/<kind>``, summed over the run) and in ``metadata["pii"]`` (``{kind: count}`` for every
+enabled kind, zeros included). Profile section ``pii:`` selects the kinds.
 
 =============  ==========================================================  ===============
 kind           what is matched                                              placeholder
@@ -112,8 +112,7 @@ class PIIRedactor(AccountedFilter):
 
     def check(self, doc: Document) -> Verdict:
         doc.text, counts = redact(doc.text, self.kinds)
-        if counts:
-            doc.metadata["pii"] = counts
-            for kind, n in counts.items():
-                self.stat_update(f"pii/{kind}", value=n)
+        doc.metadata["pii"] = {kind: counts.get(kind, 0) for kind in self.kinds}  # same keys on every doc
+        for kind, n in counts.items():
+            self.stat_update(f"pii/{kind}", value=n)
         return None

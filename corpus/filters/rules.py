@@ -4,7 +4,10 @@ A rule is ``min_<statistic>`` or ``max_<statistic>`` with a threshold (``None`` 
 filter computes its statistics one by one, cheapest first, writes each into
 ``doc.metadata[<statistic>]`` *before* comparing it with the threshold (so a report can show the
 distribution and a user can re-threshold without re-running), and drops the document on the first
-rule it fails, with the rule's name as the reason and the statistic as the value.
+rule it fails, with the rule's name as the reason and the statistic as the value. A statistic may come
+as ``(statistic, value, False)``: recorded, but not judged for this document (line rules on a
+one-line document). Kept documents carry every statistic of every step with the same type, so
+their metadata has one schema (Parquet infers it from the first document).
 """
 
 from __future__ import annotations
@@ -70,14 +73,16 @@ class RuleFilter(AccountedFilter):
     def wants(self, stat: str) -> bool:
         return stat in self._by_stat
 
-    def statistics(self, doc: Document) -> Iterator[tuple[str, float]]:
-        """Yield ``(statistic, value)`` pairs, cheapest first; only those some rule uses are needed."""
+    def statistics(self, doc: Document) -> Iterator[tuple]:
+        """Yield ``(statistic, value)`` or ``(statistic, value, judged)``, cheapest first."""
         raise NotImplementedError
 
     def check(self, doc: Document) -> Verdict:
-        for stat, value in self.statistics(doc):
+        for stat, value, *judged in self.statistics(doc):
             value = round(value, 4) if isinstance(value, float) else value
             doc.metadata[stat] = value
+            if judged and not judged[0]:  # recorded, but no rule applies here (line rules, one line)
+                continue
             for name, is_min, threshold in self._by_stat.get(stat, ()):
                 if (value < threshold) if is_min else (value > threshold):
                     return name, value

@@ -74,18 +74,18 @@ class WebSpam(RuleFilter):
         self.min_lines = min_lines
         self.short_line_chars = short_line_chars
 
-    def statistics(self, doc: Document) -> Iterator[tuple[str, float]]:
+    def statistics(self, doc: Document) -> Iterator[tuple]:
         text = doc.text
         lines = non_empty_lines(text)
-        if len(lines) >= self.min_lines:
-            yield "url_line_share", sum(1 for line in lines if URL_RE.search(line)) / len(lines)
-            short = sum(
-                1
-                for line in lines
-                if len(line.replace(" ", "")) < self.short_line_chars
-                and not line.endswith(TERMINAL_PUNCTUATION)
-            )
-            yield "short_line_share", short / len(lines)
-            yield "code_line_share", sum(1 for line in lines if CODE_LINE_RE.search(line)) / len(lines)
+        judged = len(lines) >= self.min_lines  # the line rules are recorded always, judged only then
+        n = max(len(lines), 1)
+        yield "url_line_share", sum(1 for line in lines if URL_RE.search(line)) / n, judged
+        short = sum(
+            1
+            for line in lines
+            if len(line.replace(" ", "")) < self.short_line_chars and not line.endswith(TERMINAL_PUNCTUATION)
+        )
+        yield "short_line_share", short / n, judged
+        yield "code_line_share", sum(1 for line in lines if CODE_LINE_RE.search(line)) / n, judged
         yield "contacts", len(CONTACT_RE.findall(text))
         yield "pinyin_insertions", len(PINYIN_RE.findall(text))
