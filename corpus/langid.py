@@ -106,6 +106,9 @@ class LanguageID(AccountedFilter):
     def model(self):  # loaded lazily in each worker: fastText models do not pickle
         return load_fasttext(self.model_path)
 
+    def __getstate__(self) -> dict:  # a loaded model stays behind; the worker loads its own
+        return {k: v for k, v in self.__dict__.items() if k != "model"}
+
     def detect(self, text: str) -> dict:
         head = text[:LID_MAX_CHARS]
         han, kana = script_shares(head)

@@ -72,6 +72,10 @@ def test_profile_threshold_drops_and_records_the_score(model_path, tmp_path):
     assert reason == "min_quality_score" and value < 0.5 and spam.metadata["quality_score"] == value
     article = Document(text=good_texts(2, 7)[0], id="ok")
     assert step.check(article) is None and article.metadata["quality_score"] >= 0.5
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(step))  # workers get the step without the loaded model
+    assert "model" not in clone.__dict__ and clone.score(article.text) == pytest.approx(step.score(article.text))
 
 
 def test_bad_training_input_and_missing_model_are_clear(tmp_path):

@@ -75,6 +75,14 @@ def test_a_ten_megabyte_single_line_is_read_only_in_its_head(lid):
     assert lid.check(doc) is None and doc.metadata["lang"] == "zh"
 
 
+def test_a_used_step_still_pickles_for_workers(lid):
+    import pickle
+
+    lid.check(Document(text=ZH, id="zh"))  # loads the model
+    clone = pickle.loads(pickle.dumps(lid))
+    assert "model" not in clone.__dict__ and clone.detect(ZH)["lang"] == "zh"
+
+
 def test_missing_model_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="language ID model not found"):
         LanguageID(model_path=tmp_path / "nope.ftz")

@@ -205,6 +205,9 @@ class QualityScorer(AccountedFilter):
     def model(self):  # loaded in each worker: fastText models do not pickle
         return load_fasttext(self.model_path)
 
+    def __getstate__(self) -> dict:  # a loaded model stays behind; the worker loads its own
+        return {k: v for k, v in self.__dict__.items() if k != "model"}
+
     def score(self, text: str) -> float:
         return positive_probability(self.model, segment(text, self.segmentation))
 
