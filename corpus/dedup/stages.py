@@ -117,7 +117,9 @@ class DedupBuckets(PipelineStep):
                 usable = sset.kind != EMPTY if exact_task else sset.kind == HAS_SIGNATURE
                 rows = np.flatnonzero(usable)
                 keys.append(
-                    sset.exact[rows] if exact_task else hasher.band_keys(np.asarray(sset.sigs[rows]), rank)
+                    sset.exact[rows]
+                    if exact_task
+                    else hasher.band_keys(sset.sigs, rank)[rows]  # reads this band's columns only
                 )
                 nodes.append(node_ids(s, len(sset))[rows])
                 fixed.append(np.full(len(rows), s < len(self.index_prefixes)))
