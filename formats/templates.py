@@ -137,6 +137,14 @@ class TokenizerChatTemplate(Template):
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("--template tokenizer: this tokenizer has no chat_template (use alpaca or chatml)")
         self.tokenizer = tokenizer
+        self._eos: str | None = None
+
+    def eos_for(self, tokenizer: Any | None) -> str:
+        """What this chat template writes (and we train) after an answer, e.g. ``<|im_end|>``."""
+        if self._eos is None:
+            segs = self.render([Message("user", "u"), Message("assistant", "a")], None, {1})
+            self._eos = "".join(s.text for s in [s for s in segs if s.trained][1:])
+        return self._eos
 
     @staticmethod
     def _sentinel(i: int) -> str:
