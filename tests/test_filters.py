@@ -244,6 +244,9 @@ def test_zh_web_profile_names_every_rule_with_a_threshold():
         ("quality_model: {path: missing.bin, min_score: 0.5}\n", "quality model not found"),
         ("extends: zh-web\nblocklists: {lists: [nope.txt]}\n", "no such file"),
         ("langid: {model: nope.ftz}\n", "language ID model not found"),
+        ("langid: {min_score: high}\n", "'langid.min_score' must be a number"),
+        ("langid: {languages: 3}\n", "'langid.languages' must be a list"),
+        ("spam: {max_contacts: [4]}\n", "threshold must be a number"),
     ],
 )
 def test_bad_profiles_fail_with_the_key_named(tmp_path, yaml_text, message):

@@ -44,6 +44,14 @@ OPTIONS = {
     "quality_model": {"path", "min_score", "segmentation"},
     "pii": {"kinds"},
 }
+# Options that must be numbers (rules are checked by their filters).
+NUMERIC_OPTIONS = {
+    "langid": {"min_score", "script_min_han", "script_max_kana"},
+    "heuristics": {"line_rules_min_lines"},
+    "spam": {"min_lines", "short_line_chars"},
+    "blocklists": {"default_weight", "max_count_per_term"},
+    "quality_model": {"min_score"},
+}
 RULE_SECTIONS = {"heuristics": ChineseHeuristics, "spam": WebSpam, "blocklists": Blocklist}
 
 
@@ -129,7 +137,19 @@ def validate(profile: Profile) -> None:
             raise ProfileError(
                 f"profile {profile.name}: section {section!r} must be a mapping, null or false"
             )
-        for key in body:
+        for key, value in body.items():
+            if key in NUMERIC_OPTIONS.get(section, ()) and value is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ProfileError(
+                        f"profile {profile.name}: '{section}.{key}' must be a number, not {value!r}"
+                    )
+            if section == "langid" and key == "languages":
+                if isinstance(value, str):
+                    body[key] = [value]
+                elif not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+                    raise ProfileError(
+                        f"profile {profile.name}: 'langid.languages' must be a list of codes like [zh]"
+                    )
             if key in OPTIONS[section]:
                 continue
             if section in RULE_SECTIONS:
