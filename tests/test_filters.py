@@ -373,3 +373,26 @@ def test_parquet_output_keeps_late_metadata(cli, tmp_path):
     late = rows["late"]["metadata"]
     assert late["pii"]["mobile"] == 1 and "<PHONE>" in rows["late"]["text"]
     assert late["terminal_punct_share"] == 1.0 and late["avg_line_chars"] > 8
+
+
+def test_filter_steps_slot_into_the_curate_pipeline(tmp_path, read_docs):
+    """How ``curate`` wires filtering in: its own list of steps, filter_steps before the writer."""
+    from jinglian.corpus.curate import curate_pipeline
+    from jinglian.corpus.executors import run_pipeline
+
+    files = []
+    for i, docs in enumerate((clean_web_documents(20, seed=8), dirty_documents(22, seed=8))):
+        path = tmp_path / f"part{i}.jsonl"
+        path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+        files.append(str(path))
+    out = tmp_path / "curated"
+    pipeline = curate_pipeline(files, out)
+    pipeline[-1:-1] = filter_steps("zh-web", str(out / "rejected"))
+    result = run_pipeline(pipeline, out, tasks=2, workers=2)
+    books = result.books
+    assert books.balanced and books.docs_in == 42
+    names = [s.step for s in books.steps]
+    assert names.index("normalize") < names.index("langid") < names.index("heuristics") < names.index("pii")
+    kept = read_docs(out / "documents")
+    assert len(kept) == books.kept and not any(d["id"].startswith("dirty") for d in kept)
+    assert sum(books.dropped.values()) == len(read_docs(out / "rejected"))
