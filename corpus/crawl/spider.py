@@ -159,7 +159,7 @@ class JinglianSpider(scrapy.Spider):
             for request in self._replay_stored():
                 yield request
             for pending in self.state.pending():
-                yield self._request(pending)
+                yield self._sitemap(pending) if pending.sitemap else self._request(pending)
         for url in self.seeds:
             request = self.discover(url, 0, None)
             if request is not None:
@@ -252,15 +252,20 @@ class JinglianSpider(scrapy.Spider):
         return requests
 
     def _sitemap_request(self, url: str, referer: str | None) -> scrapy.Request | None:
-        self.state.see(url)
-        if url in self.state.logged:
+        """Schedule a sitemap once (journaled like a page, so a resumed crawl still reads it)."""
+        if self.state.see(url) == "known":
             return None
+        pending = Pending(url, 0, referer, [], sitemap=True)
+        self.state.schedule(pending)
+        return self._sitemap(pending)
+
+    def _sitemap(self, p: Pending) -> scrapy.Request:
         return scrapy.Request(
-            url,
+            p.url,
             callback=self.parse_sitemap,
             errback=self.failed,
             dont_filter=True,
-            meta={"jl_depth": 0, "jl_referer": referer, "jl_chain": []},
+            meta={"jl_depth": 0, "jl_referer": p.referer, "jl_chain": []},
         )
 
     def parse_sitemap(self, response: Response):

@@ -48,6 +48,7 @@ class Pending:
     depth: int
     referer: str | None
     chain: list[str]  # URLs that redirected to this one (to detect loops)
+    sitemap: bool = False  # a sitemap to read, not a page (does not count against --max-pages)
 
 
 class CrawlState:
@@ -85,7 +86,7 @@ class CrawlState:
     def _load(self) -> None:
         for row in self._lines(self.frontier_path):
             self.frontier[row["url"]] = Pending(
-                row["url"], row["depth"], row.get("referer"), row.get("chain", [])
+                row["url"], row["depth"], row.get("referer"), row.get("chain", []), row.get("sitemap", False)
             )
         for row in self._lines(self.log_path):
             self.logged[row["url"]] = row
@@ -95,7 +96,8 @@ class CrawlState:
 
     @property
     def scheduled(self) -> int:
-        return len(self.frontier)
+        """Page requests scheduled so far (the --max-pages budget spent)."""
+        return sum(not p.sitemap for p in self.frontier.values())
 
     def pending(self) -> list[Pending]:
         """Frontier URLs without a final outcome, in discovery order."""
