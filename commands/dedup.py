@@ -45,8 +45,12 @@ def dedup(
         bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")
     ] = True,
     ngram: Annotated[int, typer.Option(help="Characters per shingle.")] = 5,
-    bands: Annotated[int, typer.Option(help="LSH bands (bands x rows signature values).")] = 16,
-    rows: Annotated[int, typer.Option(help="Signature values per LSH band.")] = 7,
+    bands: Annotated[
+        int | None, typer.Option(help="LSH bands (default: chosen from --threshold; 16 at 0.7).")
+    ] = None,
+    rows: Annotated[
+        int | None, typer.Option(help="Signature values per band (default: from --threshold; 7 at 0.7).")
+    ] = None,
     txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' or 'paragraph'.")] = "file",
     on_error: Annotated[
         str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")
@@ -63,7 +67,13 @@ def dedup(
         fail("dedup runs its four stages one after another and waits for each: use --executor local or ray")
     with user_errors():
         files = expand_inputs(inputs)
-        config = DedupConfig(ngram=ngram, bands=bands, rows=rows, threshold=threshold)
+        if (bands is None) != (rows is None):
+            fail("give both --bands and --rows, or neither (then they follow --threshold)")
+        config = (
+            DedupConfig.for_threshold(threshold, ngram=ngram)
+            if bands is None
+            else DedupConfig(ngram=ngram, bands=bands, rows=rows, threshold=threshold)
+        )
         reader = {"text_key": text_key, "id_key": id_key, "txt_mode": txt_mode, "on_error": on_error}
         bars = []  # one bar per stage, each closed before the next opens
 

@@ -357,3 +357,19 @@ def test_dedup_stages_slot_into_a_curate_pipeline(tmp_path, read_docs):
     assert all(d["metadata"]["script"] in ("hans", "none") for d in kept)  # normalized text went on
     _, rejected = read_out(out, read_docs)
     assert {doc: of for doc, (_, of, _) in rejected.items()} == expected_by_input_order(planted, rows, 3)
+
+
+def test_index_accepts_another_threshold_and_layout_but_not_other_signatures(tmp_path):
+    rng = random.Random(13)
+    week1 = [{"id": f"w1-{i}", "text": random_text(rng)} for i in range(10)]
+    week2 = [{"id": "w2-edited", "text": edit(rng, week1[3]["text"], 0.01)}]
+    index = tmp_path / "index"
+    run_dedup([str(write_jsonl(tmp_path / "w1.jsonl", week1))], tmp_path / "o1", index_dir=index)
+    stricter = DedupConfig.for_threshold(0.8)
+    assert (stricter.bands, stricter.rows) == (14, 8)  # a different layout, the same signatures
+    run = run_dedup(
+        [str(write_jsonl(tmp_path / "w2.jsonl", week2))], tmp_path / "o2", config=stricter, index_dir=index
+    )
+    assert run.books.kept == 0 and run.summary["duplicates_of_index"] == 1
+    with pytest.raises(DedupIndexError, match="built with"):
+        DedupIndex.open(index, DedupConfig(bands=10, rows=10))  # 100 values: other signatures

@@ -31,7 +31,11 @@ _PROBES = 64  # probe steps tried per empty bin before a linear scan (only tiny 
 
 @dataclass(frozen=True)
 class DedupConfig:
-    """Everything that decides which documents collide; an index only accepts the same config.
+    """Everything that decides which documents collide.
+
+    An index accepts any run whose *signatures* match (``identity``: ngram, number of values, seed,
+    scheme); the band layout, threshold and max_checks may change from run to run, since band keys
+    are computed from the stored signatures.
 
     ngram: characters per shingle. bands x rows: the LSH layout (bands * rows = num_perm), the
     detection S-curve is ``1 - (1 - J**rows)**bands`` before verification. threshold: a candidate
@@ -52,10 +56,22 @@ class DedupConfig:
         return self.bands * self.rows
 
     def identity(self) -> dict:
-        """What must match between an index and a run (threshold and max_checks may differ)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("threshold", "max_checks")} | {
-            "scheme": "oph-od-v1"
-        }
+        """What must match between an index and a run: what the stored signatures depend on."""
+        return {"ngram": self.ngram, "num_perm": self.num_perm, "seed": self.seed, "scheme": "oph-od-v1"}
+
+    @classmethod
+    def for_threshold(cls, threshold: float, num_perm: int = 112, **kwargs) -> DedupConfig:
+        """The layout for ``threshold``: the most rows per band (fewest chance candidates) that still
+        puts a pair at J = min(threshold + 0.1, (1 + threshold) / 2) into a shared band with
+        probability >= 0.97. 0.7 gives 16 x 7 (what bench/dedup.py measured best), 0.8 gives 14 x 8,
+        0.5 gives 28 x 4. Verification on the full signature then cuts the curve at ``threshold``.
+        """
+        target = min(threshold + 0.1, (1 + threshold) / 2)
+        layouts = [(num_perm // r, r) for r in range(num_perm, 0, -1) if num_perm % r == 0]
+        for bands, rows in layouts:
+            if 1.0 - (1.0 - target**rows) ** bands >= 0.97:
+                return cls(bands=bands, rows=rows, threshold=threshold, **kwargs)
+        return cls(bands=num_perm, rows=1, threshold=threshold, **kwargs)
 
     def __post_init__(self):
         if not 0.0 < self.threshold <= 1.0:
