@@ -180,7 +180,7 @@ def test_resume_after_sigkill_fetches_nothing_twice_and_loses_nothing(crawled, t
     """Kill a crawl with SIGKILL mid-way, resume it, and compare with the uninterrupted crawl."""
     expected = {path: (r["outcome"], r["reason"]) for path, r in crawled[1].items()}
     env = {**os.environ, "COLUMNS": "200"}
-    with serve_sample_site(delay=0.1) as site:
+    with serve_sample_site(delay=0.05) as site:
         out = tmp_path / "killed"
         cmd = [
             sys.executable,
