@@ -222,8 +222,12 @@ class WebPageReader(AccountedStep):
             yield _reject(f"{path}:end", "", source_file=path), ("corrupt_file", str(err)[:200])
 
 
-class ExtractTimeout(Exception):
-    """A page took longer than the time limit in trafilatura."""
+class ExtractTimeout(BaseException):
+    """A page took longer than the time limit in trafilatura.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) on purpose: trafilatura and lxml wrap much
+    of their work in ``except Exception``, which would swallow an ordinary exception raised by
+    the alarm and let the slow page run on."""
 
 
 @contextlib.contextmanager
