@@ -111,8 +111,9 @@ class WebPageReader(AccountedStep):
             yield from self._warc(path)
         elif name.endswith(HTML_SUFFIXES):
             body = Path(path).read_bytes()
+            # a saved page has no URL or headers: id is the file, charset comes from the bytes
             yield self._page(
-                path, path, None, None, None, body[: self.max_bytes], len(body) > self.max_bytes, path
+                path, None, None, None, None, body[: self.max_bytes], len(body) > self.max_bytes, path
             )
         else:
             yield from self._jsonl(path)
