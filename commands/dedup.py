@@ -39,7 +39,9 @@ def dedup(
     workers: Annotated[
         int, typer.Option(help="Tasks run at once (default: number of cores).")
     ] = default_workers(),
-    executor: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
+    executor: Annotated[
+        str, typer.Option(help="local | ray (Slurm: use the stages from Python, see corpus/dedup/runner.py)")
+    ] = "local",
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     t2s: Annotated[
         bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")
@@ -63,8 +65,6 @@ def dedup(
     from jinglian.corpus.dedup.runner import run_dedup
     from jinglian.corpus.readers import expand_inputs
 
-    if executor == "slurm":
-        fail("dedup runs its four stages one after another and waits for each: use --executor local or ray")
     with user_errors():
         files = expand_inputs(inputs)
         if (bands is None) != (rows is None):

@@ -13,7 +13,9 @@ curate pipeline puts :class:`DedupSignature` after its filters with a writer beh
     results = run_stages(stages, work, workers=workers)
 
 Each stage logs under ``work/<n>_<stage>/logs`` (its own completion markers, so a killed run
-resumes stage by stage).
+resumes stage by stage). :func:`run_stages` waits for each stage, so it serves the executors that
+block (local, Ray). On Slurm, submit the same four pipelines with datatrove's
+``SlurmPipelineExecutor(..., depends=previous)``: the stages need nothing else.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from jinglian.corpus.dedup.index import DedupIndex
 from jinglian.corpus.dedup.minhash import DEFAULT_CONFIG, DedupConfig
 from jinglian.corpus.dedup.stages import DedupBuckets, DedupCluster, DedupFilter, DedupSignature, shard_prefix
 from jinglian.corpus.dedup.store import SignatureSet
-from jinglian.corpus.executors import RunResult, run_pipeline
+from jinglian.corpus.executors import ExecutorUnavailable, RunResult, run_pipeline
 from jinglian.corpus.stats import RunBooks
 
 
@@ -100,6 +102,11 @@ def run_stages(
     **options,
 ) -> list[RunResult]:
     """Run the stages in order; ``on_stage(name)`` may return a progress callback for that stage."""
+    if executor == "slurm":
+        raise ExecutorUnavailable(
+            "dedup stages wait for one another: on Slurm submit them with datatrove's depends= "
+            "(see jinglian/corpus/dedup/runner.py)"
+        )
     results = []
     for number, stage in enumerate(stages, start=1):
         progress = on_stage(stage.name) if on_stage else None
