@@ -69,6 +69,8 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
 
     started = time.time()
     with user_errors():
+        if max_length is not None and tokenizer is None:
+            raise ValueError("--max-length counts tokens: it needs --tokenizer")
         tok = _tokenizer(tokenizer)
         tpl = get_template(template, tok)
         convs, rejects, books = collect(inputs, parse_conversation, on_error)
