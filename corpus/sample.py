@@ -88,7 +88,11 @@ _FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUV
 
 
 def _paragraphs(rng: random.Random, sentences: list[str], n: int) -> list[str]:
-    return ["".join(rng.sample(sentences, k=rng.randint(2, 4))) for _ in range(n)]
+    """``n`` paragraphs (at most one per two sentences), no sentence used twice in a document:
+    repeated sentences are what the repetition filters rightly drop as spam."""
+    pool = rng.sample(sentences, k=len(sentences))
+    n = max(1, min(n, len(pool) // 2))
+    return ["".join(pool[i::n]) for i in range(n)]
 
 
 def _article(rng: random.Random, topic: str) -> str:
