@@ -89,17 +89,19 @@ def test_first_eos_cuts_after_the_first_stop_token():
 
 def test_ppo_raises_a_known_reward_while_kl_stays_bounded(toy, tmp_path):
     """Reward = share of 好 in the response; a random-init policy says it ~1/vocab of the time."""
-    cfg = ppo_config(toy, tmp_path / "ppo", "max_steps=30")
+    cfg = ppo_config(toy, tmp_path / "ppo", "max_steps=30", "kl_coef=0.02", "learning_rate=1e-2")
     m = run_ppo(cfg)
     assert m["score_first"] < 0.25
-    assert m["score_last"] > m["score_first"] + 0.3, (m["score_first"], m["score_last"])
-    # The penalty keeps the policy from collapsing onto one token: that would cost about
-    # response_length * ln(vocab) nats (a near-uniform reference); kl_coef=0.05 holds it well below.
-    vocab = len(build_ppo(cfg).tok)
-    kls = [h["kl"] for h in m["history"]]
-    assert 0 < kls[-1] < 0.5 * 8 * math.log(vocab), kls
+    assert m["score_last"] > m["score_first"] + 0.4, (m["score_first"], m["score_last"])
     for key in ("entropy", "clipfrac", "value_error", "approxkl", "response_length", "eos_fraction"):
         assert all(math.isfinite(h[key]) for h in m["history"]), key
+    # Collapsing onto one token would cost about response_length * ln(vocab) nats against the
+    # near-uniform reference; the penalty keeps the policy short of that ...
+    collapse = 8 * math.log(len(build_ppo(cfg).tok))
+    assert 0 < m["kl_last"] < collapse, (m["kl_last"], collapse)
+    # ... and a strong penalty holds it at the reference (the reward then barely moves).
+    held = run_ppo(ppo_config(toy, tmp_path / "held", "max_steps=15", "kl_coef=0.3", "learning_rate=1e-2"))
+    assert max(abs(h["kl"]) for h in held["history"]) < 0.2 * m["kl_last"]
 
 
 def test_missing_eos_penalty_is_subtracted_from_unfinished_responses(toy, tmp_path):
