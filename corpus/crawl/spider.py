@@ -91,6 +91,9 @@ class JinglianSpider(scrapy.Spider):
         self.links = LinkExtractor(deny_extensions=[], unique=True)
         self.state = CrawlState(self.out, resume=resume)
         self.warc: CrawlWarcWriter | None = None
+        if not self.domains_given:  # hosts that seeds moved to in the run being resumed
+            moved = {p.url for p in self.state.frontier.values() if p.depth == 0 and p.chain}
+            self.allow_domains += sorted({(urlsplit(u).hostname or "").lower() for u in moved} - {""})
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):

@@ -63,12 +63,13 @@ class CrawlState:
                 f"{out} already holds a crawl: add --resume to continue it, or choose another --out"
             )
         self.frontier_path.parent.mkdir(parents=True, exist_ok=True)
-        self.logged: dict[str, dict] = {}
+        self.logged: set[str] = set()  # URLs with their final outcome (the log itself is on disk)
         self.frontier: dict[str, Pending] = {}
         self.known: set[str] = set()  # raw URLs discovered
         self.seen: set[str] = set()  # their canonical forms
         if resume:
             self._load()
+        self._pages_scheduled = sum(not p.sitemap for p in self.frontier.values())
         self._log = open(self.log_path, "a", encoding="utf-8")
         self._frontier = open(self.frontier_path, "a", encoding="utf-8")
 
@@ -89,7 +90,7 @@ class CrawlState:
                 row["url"], row["depth"], row.get("referer"), row.get("chain", []), row.get("sitemap", False)
             )
         for row in self._lines(self.log_path):
-            self.logged[row["url"]] = row
+            self.logged.add(row["url"])
         for url in list(self.frontier) + list(self.logged):
             self.known.add(url)
             self.seen.add(canonical_url(url))
@@ -97,7 +98,7 @@ class CrawlState:
     @property
     def scheduled(self) -> int:
         """Page requests scheduled so far (the --max-pages budget spent)."""
-        return sum(not p.sitemap for p in self.frontier.values())
+        return self._pages_scheduled
 
     def pending(self) -> list[Pending]:
         """Frontier URLs without a final outcome, in discovery order."""
@@ -116,6 +117,8 @@ class CrawlState:
         return None
 
     def schedule(self, pending: Pending) -> None:
+        if pending.url not in self.frontier and not pending.sitemap:
+            self._pages_scheduled += 1
         self.frontier[pending.url] = pending
         self._frontier.write(json.dumps(pending.__dict__, ensure_ascii=False) + "\n")
         self._frontier.flush()
@@ -143,7 +146,7 @@ class CrawlState:
             "referer": referer,
             "bytes": nbytes,
         }
-        self.logged[url] = row
+        self.logged.add(url)
         self._log.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._log.flush()
         return row
