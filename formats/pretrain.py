@@ -57,15 +57,16 @@ def pack_tokens(doc_ids: Iterable[list[int]], eos_id: int, block_size: int, stat
 
 
 def tokenize_texts(texts: Iterable[str], tokenizer: Any, batch: int = 256) -> Iterator[list[int]]:
-    """Batched tokenization (the fast tokenizer parallelises within a batch)."""
+    """Batched tokenization (the fast tokenizer parallelises within a batch). Web text that
+    contains ``<|endoftext|>`` must not end a document early: special tokens are split."""
     chunk: list[str] = []
     for text in texts:
         chunk.append(text)
         if len(chunk) == batch:
-            yield from tokenizer(chunk, add_special_tokens=False)["input_ids"]
+            yield from tokenizer(chunk, add_special_tokens=False, split_special_tokens=True)["input_ids"]
             chunk = []
     if chunk:
-        yield from tokenizer(chunk, add_special_tokens=False)["input_ids"]
+        yield from tokenizer(chunk, add_special_tokens=False, split_special_tokens=True)["input_ids"]
 
 
 def pack_documents(

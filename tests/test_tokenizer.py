@@ -1,0 +1,76 @@
+"""The BPE tokenizer trainer and pretraining packing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from datasets import load_from_disk
+
+from jinglian.corpus.sample import sample_documents
+from jinglian.formats.pretrain import chinchilla_budget, pack_documents, pack_tokens
+from jinglian.formats.tokenizer import SPECIAL_TOKENS, load_tokenizer, split_heldout, train_tokenizer
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tok")
+    texts = [d["text"] for d in sample_documents(400, seed=3)]
+    report = train_tokenizer(texts, out, vocab_size=3000, heldout_every=10)
+    return out, report, texts
+
+
+def test_tokenizer_trains_saves_and_compresses_heldout_chinese(trained):
+    out, report, texts = trained
+    assert (report.train_docs, report.heldout_docs) == (360, 40)
+    assert report.vocab_size == 3000
+    # byte-level start: a Han character is 3 bytes; merges must beat one token per byte by far
+    assert report.chars_per_token > 1.0 and report.bytes_per_token > 2.0
+    assert json.loads((out / "tokenizer_report.json").read_text())["chars_per_token"] == report.chars_per_token
+    tok = load_tokenizer(str(out))
+    assert [len(tok(t, add_special_tokens=False)["input_ids"]) for t in SPECIAL_TOKENS] == [1, 1, 1]
+    assert tok.eos_token == "<|endoftext|>" and tok.pad_token == "<|endoftext|>"
+    odd = "龘靐齉 😀 ２０２４年 ｈｅｌｌｏ\n\t 繁體字"
+    assert tok.decode(tok(odd, add_special_tokens=False)["input_ids"]) == odd  # byte-level: no <unk>, exact round trip
+    digits = tok.convert_ids_to_tokens(tok("12345", add_special_tokens=False)["input_ids"])
+    assert digits == ["1", "2", "3", "4", "5"]  # digits are split one by one
+
+
+def test_heldout_documents_are_not_trained_on():
+    train, heldout = split_heldout([str(i) for i in range(10)], 5)
+    assert heldout == ["4", "9"] and len(train) == 8
+
+
+def test_cli_tokenizer_train_and_pretrain(cli, tmp_path, sample_jsonl):
+    tok_dir = tmp_path / "tok"
+    proc = cli("tokenizer", "train", sample_jsonl, "--out", tok_dir, "--vocab-size", "2000")
+    assert "chars/token" in proc.stdout and (tok_dir / "tokenizer.json").exists()
+    out = tmp_path / "blocks"
+    proc = cli("build", "pretrain", sample_jsonl, "--out", out, "--tokenizer", tok_dir, "--block-size", "128", "--model-params", "1M")
+    assert "Chinchilla budget for 1,000,000 params" in proc.stdout and "20,000,000 tokens" in proc.stdout
+    stats = json.loads((out / "stats.json").read_text())["pack"]
+    ds = load_from_disk(str(out))["train"]
+    assert len(ds) == stats["blocks"] and all(len(x) == 128 for x in ds["input_ids"])
+    assert stats["documents"] == 120 and stats["tokens"] == stats["tokens_in_blocks"] + stats["tokens_dropped_tail"]
+
+
+def test_packing_keeps_every_token_in_order_with_eos_between_documents(trained):
+    out, _, texts = trained
+    tok = load_tokenizer(str(out))
+    docs = texts[:49] + ["网页里出现了<|endoftext|>和<|im_start|>这样的字样。"]
+    blocks, report = pack_documents(docs, tok, block_size=100, model_params=5_000_000)
+    stream = [i for d in docs for i in tok(d, add_special_tokens=False, split_special_tokens=True)["input_ids"] + [tok.eos_token_id]]
+    flat = [i for b in blocks for i in b]
+    assert flat == stream[: len(flat)] and len(stream) - len(flat) == report.tokens_dropped_tail < 100
+    assert stream.count(tok.eos_token_id) == 50  # one per document: the literal <|endoftext|> stayed text
+    assert tok.convert_tokens_to_ids("<|im_start|>") not in stream
+    assert report.chinchilla_tokens == chinchilla_budget(5_000_000) == 100_000_000
+    assert report.corpus_vs_budget == round(report.tokens / 100_000_000, 6)
+
+
+def test_pack_tokens_edge_cases():
+    stats = {"documents": 0, "tokens": 0, "tail": 0}
+    assert list(pack_tokens([[1, 2], [3]], eos_id=0, block_size=2, stats=stats)) == [[1, 2], [0, 3]]
+    assert stats == {"documents": 2, "tokens": 5, "tail": 1}
+    with pytest.raises(ValueError):
+        list(pack_tokens([[1]], 0, 1, dict(stats)))
