@@ -52,6 +52,12 @@ REJECT_PREVIEW = 4000  # characters of a rejected page kept in rejected/ (enough
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
+def is_web_archive(path: str) -> bool:
+    """True for inputs only ``read_web`` understands (WARC, WET, ``.html``); JSONL is ambiguous
+    (documents with ``text`` or pages with ``html``), so the caller decides for it."""
+    return path.lower().endswith(WARC_SUFFIXES + HTML_SUFFIXES)
+
+
 def expand_web_inputs(paths: list[str]) -> list[str]:
     """Input files in a stable order; folders are searched recursively for WARC/WET/JSONL/HTML."""
     files: list[str] = []
