@@ -24,6 +24,7 @@ ValRatio = Annotated[float, typer.Option("--val-ratio", help="Fraction of source
 Seed = Annotated[int, typer.Option(help="Seed of the train/validation split.")]
 Dedup = Annotated[bool, typer.Option("--dedup/--no-dedup", help="Write exact duplicate samples once.")]
 Hub = Annotated[str | None, typer.Option("--push-to-hub", help="Also push to this Hugging Face repo id (needs network).")]
+NearDup = Annotated[float | None, typer.Option("--near-dup", help="Drop records whose prompt near-duplicates an earlier one (MinHash Jaccard >= J, e.g. 0.8).")]
 
 
 def _command_line() -> str:
@@ -38,8 +39,14 @@ def _tokenizer(path: str | None):
     return load_tokenizer(path)
 
 
-def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dict[str, Any], val_ratio: float, seed: int, hub: str | None, started: float) -> None:
+def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dict[str, Any], val_ratio: float, seed: int, hub: str | None, started: float, near_dup: float | None = None) -> None:
     from rich.table import Table
+
+    if near_dup:
+        from jinglian.formats.neardup import drop_near_duplicate_prompts
+
+        rows = drop_near_duplicate_prompts(rows, near_dup, books)
+        settings = settings | {"near_dup": near_dup}
 
     from jinglian.formats.collect import write_rejects
     from jinglian.formats.export import save_dataset
@@ -61,7 +68,7 @@ def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dic
         fail("the books do not balance; see stats.json", code=1)
 
 
-def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, hub) -> None:
+def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, hub, near_dup) -> None:
     from jinglian.formats.collect import collect
     from jinglian.formats.schema import parse_conversation
     from jinglian.formats.sft import build_dialogue_rows
@@ -76,7 +83,7 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
         convs, rejects, books = collect(inputs, parse_conversation, on_error)
         rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup)
         settings = {"kind": kind, "template": template, "strategy": strategy, "tokenizer": tokenizer, "max_length": max_length, "dedup": dedup}
-        _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup)
 
 
 @build_app.command("sft")
@@ -84,7 +91,7 @@ def build_sft(
     inputs: Inputs, out: Out,
     template: Annotated[str, typer.Option(help="alpaca | chatml | tokenizer (the tokenizer's own chat_template).")] = "alpaca",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
-    val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, push_to_hub: Hub = None,
+    val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
 ) -> None:
     """Instruction data → prompt/completion (the final answer trained; any history is context).
 
@@ -95,7 +102,7 @@ def build_sft(
     Reads Alpaca (instruction/input/output, optional system/history), OpenAI `messages` and ShareGPT
     `conversations`, as JSON arrays or JSONL.
     """
-    _dialogues("sft", inputs, out, template, "last", tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub)
+    _dialogues("sft", inputs, out, template, "last", tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup)
 
 
 @build_app.command("multiturn")
@@ -104,7 +111,7 @@ def build_multiturn(
     strategy: Annotated[str, typer.Option(help="last (final answer only) | expand (one sample per answer) | all (every answer, one sample).")] = "all",
     template: Annotated[str, typer.Option(help="chatml | alpaca | tokenizer.")] = "chatml",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
-    val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, push_to_hub: Hub = None,
+    val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
 ) -> None:
     """Dialogues → multi-turn samples with one of the three strategies.
 
@@ -112,7 +119,7 @@ def build_multiturn(
 
         jinglian build multiturn sharegpt.jsonl --out mt --strategy expand --tokenizer tok/ --max-length 2048
     """
-    _dialogues("multiturn", inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub)
+    _dialogues("multiturn", inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup)
 
 
 @build_app.command("preference")
@@ -120,7 +127,7 @@ def build_preference(
     inputs: Inputs, out: Out,
     template: Annotated[str, typer.Option(help="chatml (conversational columns) | alpaca (string columns).")] = "chatml",
     margin: Annotated[bool, typer.Option("--margin/--no-margin", help="Add a `margin` column (score or rank difference).")] = False,
-    on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, push_to_hub: Hub = None,
+    on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, near_dup: NearDup = None, push_to_hub: Hub = None,
 ) -> None:
     """Pairs or ranked lists → prompt/chosen/rejected for the reward model and DPO.
 
@@ -140,14 +147,14 @@ def build_preference(
         records, rejects, books = collect(inputs, parse_preference, on_error)
         rows = build_preference_rows(records, tpl, books, margin)
         settings = {"kind": "preference", "template": template, "margin": margin}
-        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup)
 
 
 @build_app.command("prompts")
 def build_prompts(
     inputs: Inputs, out: Out,
     template: Annotated[str, typer.Option(help="chatml (message lists) | alpaca (rendered strings).")] = "chatml",
-    on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, push_to_hub: Hub = None,
+    on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, near_dup: NearDup = None, push_to_hub: Hub = None,
 ) -> None:
     """Any SFT / dialogue / preference / {"prompt"} records → prompt-only data for PPO and GRPO.
 
@@ -164,7 +171,7 @@ def build_prompts(
         tpl = get_template(template)
         records, rejects, books = collect(inputs, parse_any_prompt, on_error)
         rows = build_prompt_rows(records, tpl, books)
-        _finish(rows, rejects, books, out, {"kind": "prompts", "template": template}, val_ratio, seed, push_to_hub, started)
+        _finish(rows, rejects, books, out, {"kind": "prompts", "template": template}, val_ratio, seed, push_to_hub, started, near_dup)
 
 
 def parse_params(text: str) -> int:

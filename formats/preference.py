@@ -92,7 +92,7 @@ def _ranked(loc: Located, rec: dict, messages: list[Message], system: str | None
     else:
         if not (isinstance(scores, list) and len(scores) == len(texts) and all(isinstance(s, int | float) for s in scores)):
             raise loc.error("bad_scores", "field 'scores': expected one number per response")
-        ranked = sorted(zip(texts, map(float, scores)), key=lambda p: -p[1])
+        ranked = sorted(zip(texts, map(float, scores), strict=True), key=lambda p: -p[1])
     record = PreferenceRecord(messages, system, [], loc.where)
     for i in range(len(ranked)):
         for j in range(i + 1, len(ranked)):

@@ -171,7 +171,7 @@ class TokenizerChatTemplate(Template):
             contents[self._sentinel(-1)] = system
         out: list[Segment] = []
         cuts = sorted({0, len(full), *(p for s in spans for p in s)})
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in zip(cuts, cuts[1:], strict=False):
             t = any(s <= a and b <= e for s, e in spans)
             out += _split_sentinels(full[a:b], contents, t)
         return out

@@ -15,7 +15,7 @@ import pytest
 from jinglian.corpus.readers import InputError
 from jinglian.formats.collect import Books, collect
 from jinglian.formats.multiturn import apply_strategy, fit_length
-from jinglian.formats.samples import write_samples, train_demo_tokenizer
+from jinglian.formats.samples import train_demo_tokenizer, write_samples
 from jinglian.formats.schema import Conversation, Located, Message, parse_conversation
 from jinglian.formats.sft import build_dialogue_rows, tokenize_sample
 from jinglian.formats.templates import CHATML_JINJA, get_template, tokenize_segments
@@ -33,7 +33,7 @@ def conv(*turns: str, system: str | None = None) -> Conversation:
 def trained_runs(ids: list[int], labels: list[int]) -> list[list[int]]:
     """Contiguous runs of label-bearing tokens (one per trained assistant turn)."""
     runs, cur = [], []
-    for i, lab in zip(ids, labels):
+    for i, lab in zip(ids, labels, strict=True):
         if lab != -100:
             assert lab == i, "a trained label must equal its input id"
             cur.append(i)

@@ -34,7 +34,7 @@ def tok(tok_dir):
 
 def decode_trained(tok, row) -> list[str]:
     runs, cur = [], []
-    for i, lab in zip(row["input_ids"], row["labels"]):
+    for i, lab in zip(row["input_ids"], row["labels"], strict=True):
         if lab != -100:
             cur.append(i)
         elif cur:
@@ -85,7 +85,7 @@ def test_shared_alpaca_one_sample_per_valid_record(shared_data):
     rows = build_dialogue_rows(convs, "last", get_template("alpaca"), books)
     exact_duplicates = len(records) - len({json.dumps(r, sort_keys=True, ensure_ascii=False) for r in records})
     assert exact_duplicates == 8 and len(rows) == 1000 - exact_duplicates
-    with_input = [r for r, c in zip(records, convs) if r["input"]]
+    with_input = [r for r, c in zip(records, convs, strict=True) if r["input"]]
     assert len(with_input) == 139
 
 
@@ -181,8 +181,8 @@ def test_trl_trainers_accept_the_columns(tmp_path, tok):
     # the text columns alone, through TRL's own chat-template masking, give the same trained tokens
     text_only = Dataset.from_list([{"messages": r["messages"]} for r in rows])
     sft2 = SFTTrainer(model=model, args=SFTConfig(**common, max_length=None, assistant_only_loss=True), train_dataset=text_only, processing_class=tok)
-    ours = [[i for i, lab in zip(r["input_ids"], r["labels"]) if lab != -100] for r in rows]
-    theirs = [[i for i, lab in zip(x["input_ids"], x["labels"]) if lab != -100] for x in sft2.train_dataset]
+    ours = [[i for i, lab in zip(r["input_ids"], r["labels"], strict=True) if lab != -100] for r in rows]
+    theirs = [[i for i, lab in zip(x["input_ids"], x["labels"], strict=True) if lab != -100] for x in sft2.train_dataset]
     assert [tok.decode(x) for x in ours] == [tok.decode(x) for x in theirs]
 
     records, _, books = collect([str(paths["preference"])], parse_preference)
@@ -194,3 +194,22 @@ def test_trl_trainers_accept_the_columns(tmp_path, tok):
     row = rm.train_dataset[1]  # the system-prompt pair: both sides start with the same rendered prompt
     assert tok.decode(row["chosen_ids"]).startswith("<|im_start|>system\n你是一名医生助手。<|im_end|>\n")
     assert "可以，吃点抗生素好得快。" in tok.decode(row["rejected_ids"])
+
+
+def test_near_duplicate_prompts_are_dropped_per_source_record(shared_data):
+    from jinglian.formats.neardup import drop_near_duplicate_prompts
+
+    path = shared_data / "sft" / "alpaca_zh_demo.json"
+    convs, _, books = collect([str(path)], parse_conversation)
+    rows = build_dialogue_rows(convs, "last", get_template("alpaca"), books)
+    kept = drop_near_duplicate_prompts(rows, 0.8, books)
+    dropped = {r["source"] for r in rows} - {r["source"] for r in kept}
+    assert dropped == {f"{path}[895]"}  # 请描述泰姬陵的建筑风格。 ~ [112] 描述泰姬陵的建筑风格。
+    assert books.samples == len(kept) == 991 and books.dropped_samples["near_duplicate_prompt"] == 1
+    # the expand samples of one dialogue share a prompt prefix but are never duplicates of each other
+    dialogue = convs[:1]
+    from jinglian.formats.schema import Conversation, Message
+
+    long = Conversation([Message("user", "第一个问题是什么"), Message("assistant", "甲"), Message("user", "第二个问题是什么"), Message("assistant", "乙")], None, "d:1")
+    rows = build_dialogue_rows(dialogue + [long], "expand", get_template("chatml"), books)
+    assert len(drop_near_duplicate_prompts(rows, 0.5, books)) == len(rows) == 3
