@@ -162,8 +162,9 @@ class PPOTrainer:
                  tokenizer, dataset, on_log: Callable[[dict], None] | None = None):
         if args.batch_size % args.mini_batch_size:
             raise ValueError(f"batch_size {args.batch_size} is not a multiple of mini_batch_size {args.mini_batch_size}")
-        if "prompt" not in dataset.column_names:
-            raise ValueError(f"ppo needs a dataset with a 'prompt' column; this one has {dataset.column_names}")
+        columns = getattr(dataset, "column_names", None) or (list(dataset[0]) if len(dataset) else [])
+        if "prompt" not in columns:
+            raise ValueError(f"ppo needs a dataset with a 'prompt' column; this one has {columns}")
         self.args, self.tok, self.on_log = args, tokenizer, on_log
         self.dev = device()
         self.policy, self.ref, self.critic = policy.to(self.dev), ref, critic.to(self.dev)
@@ -181,7 +182,8 @@ class PPOTrainer:
                     mod.p = 0.0
         if args.gradient_checkpointing:
             self.policy.gradient_checkpointing_enable()
-        self.prompts = [self._render(p) for p in dataset["prompt"]]
+        rows = dataset["prompt"] if hasattr(dataset, "column_names") else [r["prompt"] for r in dataset]
+        self.prompts = [self._render(p) for p in rows]  # a datasets.Dataset or a list of {"prompt": ...}
         self.params = [p for m in (self.policy, self.critic) for p in m.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=args.learning_rate, eps=1e-5)
         self.step, self.history = 0, []
