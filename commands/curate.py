@@ -1,4 +1,4 @@
-"""``jinglian curate`` (the corpus pipeline) and ``jinglian sample`` (sample documents)."""
+"""``jinglian curate`` (the whole corpus pipeline) and ``jinglian sample`` (sample documents)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,60 @@ import typer
 from jinglian.cli import console, default_workers, fail, print_books, task_progress, user_errors
 
 CURATE_EXAMPLE = """
-Example:
+Examples:
 
     jinglian sample docs.jsonl && jinglian curate docs.jsonl --out curated
 
-Reads datatrove JSONL(.gz), JSONL with a `text` field, Parquet, or .txt files (files or folders),
-normalizes the text (NFKC without breaking Chinese punctuation, invisible characters, whitespace,
-繁→简) and writes `OUT/documents/`, `OUT/rejected/<step>/`, `OUT/stats.json` and `OUT/logs/`.
-Run the same command again after an interruption: finished tasks are skipped.
+    jinglian curate https://news.example.cn/ --out site --max-pages 200     # crawl first
+
+    jinglian curate CC-MAIN-*.warc.gz --out cc --workers 8 --threshold 0.8
+
+Inputs are documents (JSONL(.gz) with `text`, datatrove JSONL, Parquet, .txt), web pages (WARC,
+WET, .html, or JSONL with `html` via --from web) or URLs to crawl. Steps: [crawl →] [extract →]
+normalize (NFKC that keeps Chinese punctuation, 繁→简) → filters (--profile, default zh-web) →
+exact + MinHash dedup (--no-dedup to skip) → write. Outputs: OUT/documents/, OUT/rejected/<step>/,
+OUT/stats.json (the books), OUT/logs/ or OUT/dedup/. Run the same command again after an
+interruption: finished tasks are skipped.
 """
+
+WEB_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".html", ".htm")
+
+
+def _stage_bars():
+    """``on_stage`` for multi-stage runs: one progress bar per stage, each closed before the next."""
+    bars: list = []
+
+    def on_stage(name: str):
+        close()
+        bars.append(task_progress(f"curate: {name}"))
+        return bars[-1].__enter__()
+
+    def close():
+        if bars:
+            bars.pop().__exit__(None, None, None)
+
+    return on_stage, close
+
+
+def _crawl_first(urls: list[str], out: Path, max_pages: int, max_depth: int, delay: float, allow_private: bool) -> list[str]:
+    from jinglian.corpus.crawl.run import run_crawl
+
+    summary = run_crawl(urls, out / "crawl", max_pages=max_pages, max_depth=max_depth, delay=delay,
+                        allow_private=allow_private, resume=(out / "crawl" / "crawl_log.jsonl").exists())
+    fetched = sum(n for (outcome, _), n in summary.outcomes.items() if outcome == "fetched")
+    console.print(f"crawl: {summary.urls} URLs discovered, {fetched} pages fetched into {out / 'crawl' / 'warc'}",
+                  highlight=False)
+    return summary.warc_files
 
 
 def curate(
-    inputs: Annotated[list[str], typer.Argument(help="Input files or folders.", show_default=False)],
+    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or URLs.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    source: Annotated[str, typer.Option("--from", help="auto | documents | web (pages to extract).")] = "auto",
+    profile: Annotated[str, typer.Option(help="Filter profile: zh-web, a YAML file, or 'none'.")] = "zh-web",
+    dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Exact + MinHash near-duplicate removal.")] = True,
+    threshold: Annotated[float, typer.Option(help="Dedup: estimated Jaccard of character 5-grams.")] = 0.7,
+    index: Annotated[Path | None, typer.Option(help="Dedup against (and add to) this incremental index.")] = None,
     workers: Annotated[int, typer.Option(help="Tasks run at once (default: number of cores).")] = default_workers(),
     tasks: Annotated[int, typer.Option(help="Tasks to split the input files into (default: one per file).")] = 0,
     executor: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
@@ -33,29 +73,70 @@ def curate(
     on_error: Annotated[str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")] = "fail",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
     id_key: Annotated[str, typer.Option(help="Field holding the document id (default: file/line).")] = "id",
+    max_pages: Annotated[int, typer.Option(help="Crawl (URL inputs): at most this many pages.")] = 1000,
+    max_depth: Annotated[int, typer.Option(help="Crawl: links followed from a seed.")] = 8,
+    delay: Annotated[float, typer.Option(help="Crawl: seconds between requests to one domain.")] = 1.0,
+    allow_private: Annotated[bool, typer.Option(help="Crawl: allow private and loopback addresses.")] = False,
 ) -> None:
-    """Run the corpus pipeline (read → normalize → write) on a datatrove executor."""
-    from jinglian.corpus.curate import curate_pipeline
+    """The whole corpus pipeline: [crawl →] [extract →] normalize → filter → dedup → write."""
+    from jinglian.corpus.curate import CurateOptions, curate_pipeline, curate_stages
+    from jinglian.corpus.dedup.runner import run_stages
     from jinglian.corpus.executors import run_pipeline
     from jinglian.corpus.readers import expand_inputs
+    from jinglian.corpus.stats import RunBooks
 
     with user_errors():
-        files = expand_inputs(inputs)
-        pipeline = curate_pipeline(
-            files, out, t2s=t2s, fmt=fmt, txt_mode=txt_mode, on_error=on_error, text_key=text_key, id_key=id_key
+        urls = [i for i in inputs if i.startswith(("http://", "https://"))]
+        paths = [i for i in inputs if i not in urls]
+        if source == "auto":
+            source = "web" if urls or any(p.lower().endswith(WEB_SUFFIXES) for p in paths) else "documents"
+        if urls:
+            paths += _crawl_first(urls, out, max_pages, max_depth, delay, allow_private)
+        if source == "web":
+            from jinglian.corpus.extract import expand_web_inputs
+
+            files = expand_web_inputs(paths)
+        else:
+            files = expand_inputs(paths)
+        opts = CurateOptions(
+            source=source, t2s=t2s, profile=None if profile == "none" else profile, dedup=dedup,
+            threshold=threshold, index_dir=index, fmt=fmt, txt_mode=txt_mode, on_error=on_error,
+            text_key=text_key, id_key=id_key,
         )
         n_tasks = tasks or len(files)
-        with task_progress(f"curate ({executor}, {min(workers, n_tasks)} workers)") as update:
-            result = run_pipeline(pipeline, out, tasks=n_tasks, workers=min(workers, n_tasks), executor=executor, on_progress=update)
+        if not dedup:
+            with task_progress(f"curate ({executor}, {min(workers, n_tasks)} workers)") as update:
+                result = run_pipeline(curate_pipeline(files, out, opts), out, tasks=n_tasks,
+                                      workers=min(workers, n_tasks), executor=executor, on_progress=update)
+            books, wall = result.books, result.wall_seconds
+        else:
+            if executor == "slurm":
+                fail("curate with dedup runs stage by stage; on Slurm use the stages from Python "
+                     "(corpus/curate.py curate_stages) or add --no-dedup")
+            on_stage, close = _stage_bars()
+            try:
+                results = run_stages(curate_stages(files, out, opts, n_tasks), out / "dedup",
+                                     workers=workers, executor=executor, on_stage=on_stage)
+            finally:
+                close()
+            books = RunBooks(results[0].books.steps + results[-1].books.steps)
+            wall = sum(r.wall_seconds for r in results)
+            if index:
+                from jinglian.corpus.dedup.index import DedupIndex
+                from jinglian.corpus.dedup.minhash import DedupConfig
+                from jinglian.corpus.dedup.runner import update_index
+
+                config = DedupConfig.for_threshold(threshold)
+                update_index(DedupIndex.open(index, config), out / "dedup", n_tasks, config)
     if executor == "slurm":
-        console.print(f"submitted to Slurm; logs and stats will appear under {result.logging_dir}")
+        console.print(f"submitted to Slurm; logs and stats will appear under {out / 'logs'}")
         return
-    result.books.save(out / "stats.json")
-    print_books(result.books, title=f"jinglian curate: {len(files)} file(s)")
+    books.save(out / "stats.json")
+    print_books(books, title=f"jinglian curate: {len(files)} file(s)")
     for label, path in (("documents", out / "documents"), ("rejected", out / "rejected"), ("stats", out / "stats.json")):
         console.print(f"{label:>9}: {path}", soft_wrap=True, highlight=False)
-    console.print(f"wall time: {result.wall_seconds:.1f} s")
-    if not result.books.balanced:
+    console.print(f"wall time: {wall:.1f} s")
+    if not books.balanced:
         fail("the books do not balance; see stats.json", code=1)
 
 

@@ -1,11 +1,18 @@
-"""The corpus pipeline behind ``jinglian curate``: a plain list of datatrove steps.
+"""The corpus pipeline behind ``jinglian curate``: plain lists of datatrove steps.
 
-Today: read → normalize → write. Later stages (extract, langid, filters, dedup) slot in between
-as further steps of the same list.
+    web pages (WARC/WET/HTML) ─► read_web ─► extract ─┐
+    documents (JSONL/Parquet/txt) ─► read ────────────┴─► normalize ─► filters ─► dedup ─► write
+
+Without dedup this is one pipeline. With dedup it is the four stages of
+:mod:`jinglian.corpus.dedup.runner`: the first runs everything up to the MinHash signatures and
+spills the surviving documents to ``OUT/dedup/stage1``; buckets and clusters follow; the last
+replays the spilled documents through the duplicate filter into the writer. Each stage has its
+own completion markers, so a killed run resumes stage by stage.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
@@ -15,6 +22,7 @@ from jinglian.corpus.normalize import Normalizer
 from jinglian.corpus.readers import DocumentReader
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
+SOURCES = ("documents", "web")
 
 
 def document_writer(folder: Path, fmt: str = "jsonl") -> PipelineStep:
@@ -26,20 +34,66 @@ def document_writer(folder: Path, fmt: str = "jsonl") -> PipelineStep:
     raise ValueError(f"unknown output format {fmt!r} (choose from {', '.join(OUTPUT_FORMATS)})")
 
 
-def curate_pipeline(
-    files: list[str],
-    out: Path,
-    *,
-    t2s: bool = True,
-    fmt: str = "jsonl",
-    txt_mode: str = "file",
-    on_error: str = "fail",
-    text_key: str = "text",
-    id_key: str = "id",
-) -> list[PipelineStep]:
+@dataclass
+class CurateOptions:
+    source: str = "documents"  # "web": WARC/WET/HTML/JSONL-with-html through extraction
+    t2s: bool = True
+    profile: str | None = None  # a filter profile (zh-web or a YAML path); None: no filtering
+    dedup: bool = False
+    threshold: float = 0.7  # estimated Jaccard of character 5-grams
+    index_dir: Path | None = None  # incremental dedup index
+    fmt: str = "jsonl"
+    txt_mode: str = "file"
+    on_error: str = "fail"
+    text_key: str = "text"
+    id_key: str = "id"
+
+
+def source_steps(files: list[str], opts: CurateOptions, rejects: str) -> list[PipelineStep]:
+    """Read (and, for web input, extract), normalize, filter: everything before dedup."""
+    if opts.source == "web":
+        from jinglian.corpus.extract import extract_steps
+
+        steps = extract_steps(files, rejects_dir=rejects)
+    elif opts.source == "documents":
+        steps = [
+            DocumentReader(files, text_key=opts.text_key, id_key=opts.id_key, txt_mode=opts.txt_mode,
+                           on_error=opts.on_error, rejects_dir=rejects)
+        ]
+    else:
+        raise ValueError(f"unknown source {opts.source!r} (choose from {', '.join(SOURCES)})")
+    steps.append(Normalizer(t2s=opts.t2s, rejects_dir=rejects))
+    if opts.profile:
+        from jinglian.corpus.filters import filter_steps
+
+        steps += filter_steps(opts.profile, rejects_dir=rejects)
+    return steps
+
+
+def curate_pipeline(files: list[str], out: Path, opts: CurateOptions | None = None) -> list[PipelineStep]:
+    """The one-pipeline form (no dedup): read → normalize → filters → write."""
+    opts = opts or CurateOptions()
+    return source_steps(files, opts, str(out / "rejected")) + [document_writer(out / "documents", opts.fmt)]
+
+
+def curate_stages(files: list[str], out: Path, opts: CurateOptions, tasks: int):
+    """The dedup form: the four dedup stages around the source steps (see the module docstring)."""
+    from jinglian.corpus.dedup.index import DedupIndex
+    from jinglian.corpus.dedup.minhash import DedupConfig
+    from jinglian.corpus.dedup.runner import ReplayReader, dedup_stages
+
     rejects = str(out / "rejected")
-    return [
-        DocumentReader(files, text_key=text_key, id_key=id_key, txt_mode=txt_mode, on_error=on_error, rejects_dir=rejects),
-        Normalizer(t2s=t2s, rejects_dir=rejects),
-        document_writer(out / "documents", fmt),
-    ]
+    work = out / "dedup"
+    config = DedupConfig.for_threshold(opts.threshold)
+    return dedup_stages(
+        source=source_steps(files, opts, rejects),
+        spill=[JsonlWriter(str(work / "stage1"), output_filename="${rank}.jsonl.gz")],
+        replay=[ReplayReader(work / "stage1")],
+        sink=[document_writer(out / "documents", opts.fmt)],
+        work=work,
+        tasks=tasks,
+        config=config,
+        index=DedupIndex.open(opts.index_dir, config) if opts.index_dir else None,
+        rejects_dir=rejects,
+        t2s=opts.t2s,
+    )

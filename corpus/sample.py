@@ -90,7 +90,7 @@ _FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUV
 def _paragraphs(rng: random.Random, sentences: list[str], n: int) -> list[str]:
     """``n`` paragraphs (at most one per two sentences), no sentence used twice in a document:
     repeated sentences are what the repetition filters rightly drop as spam."""
-    pool = rng.sample(sentences, k=len(sentences))
+    pool = rng.sample(sentences, k=rng.randint(min(4, len(sentences)), len(sentences)))
     n = max(1, min(n, len(pool) // 2))
     return ["".join(pool[i::n]) for i in range(n)]
 

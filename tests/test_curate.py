@@ -8,6 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+BASIC = ("--profile", "none", "--no-dedup")  # the foundation's pipeline: read -> normalize -> write
+
 
 def _write_lines(path: Path, lines: list[bytes]) -> Path:
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -16,7 +18,7 @@ def _write_lines(path: Path, lines: list[bytes]) -> Path:
 
 def test_curate_sample_corpus_balances_and_normalizes(cli, sample_jsonl, read_docs, tmp_path):
     out = tmp_path / "out"
-    proc = cli("curate", sample_jsonl, "--out", out, "--workers", "1")
+    proc = cli("curate", sample_jsonl, "--out", out, "--workers", "1", *BASIC)
     assert "books balance" in proc.stdout
     docs = read_docs(out / "documents")
     assert len(docs) == 120
@@ -42,7 +44,7 @@ def test_skipped_bad_records_go_to_rejected_and_books_balance(cli, read_docs, tm
     ]
     src = _write_lines(tmp_path / "mixed.jsonl", lines)
     out = tmp_path / "out"
-    cli("curate", src, "--out", out, "--on-error", "skip")
+    cli("curate", src, "--out", out, "--on-error", "skip", *BASIC)
     stats = json.loads((out / "stats.json").read_text())
     assert stats["in"] == 8 and stats["kept"] == 2 and stats["balanced"]
     assert stats["dropped"] == {
@@ -100,7 +102,7 @@ def test_parquet_in_parquet_out(cli, tmp_path):
     src = tmp_path / "docs.parquet"
     pq.write_table(pa.table({"id": ["a", "b"], "text": ["ＡＩ技術發展很快。", "第二篇文章。"], "url": ["u1", "u2"]}), src)
     out = tmp_path / "out"
-    cli("curate", src, "--out", out, "--format", "parquet")
+    cli("curate", src, "--out", out, "--format", "parquet", *BASIC)
     rows = pq.read_table(next((out / "documents").glob("*.parquet"))).to_pylist()
     assert [r["id"] for r in rows] == ["a", "b"]
     assert rows[0]["text"] == "AI技术发展很快。"
@@ -112,7 +114,7 @@ def test_datatrove_jsonl_gz_keeps_metadata(cli, read_docs, tmp_path):
     with gzip.open(src, "wt", encoding="utf-8") as f:
         f.write(json.dumps({"id": "d1", "text": "正文。", "metadata": {"url": "http://x"}}, ensure_ascii=False) + "\n")
     out = tmp_path / "out"
-    cli("curate", src, "--out", out)
+    cli("curate", src, "--out", out, *BASIC)
     (doc,) = read_docs(out / "documents")
     assert doc["id"] == "d1" and doc["metadata"]["url"] == "http://x"
 
@@ -122,9 +124,9 @@ def test_txt_file_and_paragraph_modes(cli, read_docs, tmp_path):
     folder.mkdir()
     (folder / "a.txt").write_text("第一段。\n还是第一段。\n\n第二段。\n\n\n第三段。\n", encoding="utf-8")
     (folder / "b.txt").write_text("另一个文件。", encoding="utf-8")
-    cli("curate", folder, "--out", tmp_path / "files", "--txt-mode", "file")
+    cli("curate", folder, "--out", tmp_path / "files", "--txt-mode", "file", *BASIC)
     assert len(read_docs(tmp_path / "files" / "documents")) == 2
-    cli("curate", folder, "--out", tmp_path / "paras", "--txt-mode", "paragraph")
+    cli("curate", folder, "--out", tmp_path / "paras", "--txt-mode", "paragraph", *BASIC)
     texts = sorted(d["text"] for d in read_docs(tmp_path / "paras" / "documents"))
     assert texts == sorted(["第一段。\n还是第一段。", "第二段。", "第三段。", "另一个文件。"])
 
@@ -144,4 +146,27 @@ def test_parallel_workers_give_the_same_documents(cli, read_docs, tmp_path):
     cli("curate", *inputs, "--out", tmp_path / "w2", "--workers", "2")
     one = sorted((d["id"], d["text"]) for d in read_docs(tmp_path / "w1" / "documents"))
     two = sorted((d["id"], d["text"]) for d in read_docs(tmp_path / "w2" / "documents"))
-    assert one == two and len(one) == 160
+    assert one == two and 0 < len(one) < 160  # filters and dedup removed some, the same ones
+
+
+def test_default_curate_filters_and_dedups_with_books_chained(cli, read_docs, tmp_path):
+    from jinglian.corpus.sample import sample_documents
+
+    docs = sample_documents(60, seed=3)
+    rows = docs + [dict(docs[0], id="copy-of-0"), dict(docs[1], id="copy-of-1")]  # planted exact copies
+    rows.append({"id": "spam", "text": "澳门赌场在线投注，首充送彩金，加微信 abc123 立即领取！" * 20})
+    src = tmp_path / "mixed.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    cli("curate", src, "--out", out, "--workers", "2")
+    stats = json.loads((out / "stats.json").read_text())
+    assert [s["step"] for s in stats["steps"]][:2] == ["read", "normalize"]
+    assert stats["steps"][-1]["step"] == "dedup"
+    assert stats["balanced"] and stats["in"] == len(rows)
+    kept_ids = {d["id"] for d in read_docs(out / "documents")}
+    assert len(kept_ids) == stats["kept"]
+    assert "spam" not in kept_ids and "copy-of-0" not in kept_ids and "copy-of-1" not in kept_ids
+    rejected = {d["id"]: d["metadata"] for d in read_docs(out / "rejected")}
+    assert rejected["copy-of-0"]["reject_reason"] == "exact_duplicate"
+    assert rejected["spam"]["rejected_by"] not in ("read", "normalize", "dedup")  # a filter caught it
+    assert len(rejected) == stats["in"] - stats["kept"]

@@ -14,7 +14,7 @@ N_FILES = 12
 
 
 def _curate_cmd(inputs: list[Path], out: Path) -> list[str]:
-    return [sys.executable, "-m", "jinglian.cli", "curate", *map(str, inputs), "--out", str(out), "--workers", "1"]
+    return [sys.executable, "-m", "jinglian.cli", "curate", *map(str, inputs), "--out", str(out), "--workers", "1", "--no-dedup"]
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
