@@ -143,7 +143,9 @@ class TokenizerChatTemplate(Template):
         """What this chat template writes (and we train) after an answer, e.g. ``<|im_end|>``."""
         if self._eos is None:
             segs = self.render([Message("user", "u"), Message("assistant", "a")], None, {1})
-            self._eos = "".join(s.text for s in [s for s in segs if s.trained][1:])
+            trained = [s for s in segs if s.trained]
+            after = next(i for i, s in enumerate(trained) if not s.special) + 1  # past the answer itself
+            self._eos = "".join(s.text for s in trained[after:])
         return self._eos
 
     @staticmethod

@@ -213,3 +213,25 @@ def test_tokenize_segments_never_merges_across_boundaries(tok):
     segs = tpl.render(c.messages, None, {1}, "<|endoftext|>")
     ids, labels = tokenize_segments(segs, tok)
     assert sum(1 for x in labels if x != -100) == len(tok("好", add_special_tokens=False)["input_ids"]) + 1
+
+
+LLAMA2_LIKE = (
+    "{{ '<|endoftext|>' }}{% for m in messages %}{% if m['role'] == 'system' %}<<SYS>>{{ m['content'] }}<</SYS>>"
+    "{% elif m['role'] == 'user' %}[INST] {{ m['content'] }} [/INST]{% else %} {{ m['content'] }}<|im_end|>{% endif %}{% endfor %}"
+)
+
+
+def test_a_foreign_chat_template_is_masked_by_prefix_rendering(tok):
+    foreign = type(tok).from_pretrained(tok.name_or_path)
+    foreign.chat_template = LLAMA2_LIKE
+    tpl = get_template("tokenizer", foreign)
+    assert tpl.eos_for(foreign) == "<|im_end|>"
+    c = conv("问<|im_end|>", "答一", "再问", "答二", system="系统")
+    for s in apply_strategy(c, "all"):
+        ids, labels = tokenize_sample(s, tpl, foreign)
+        # this template writes a space before each answer: it belongs to the answer's turn and is trained
+        assert [foreign.decode(r) for r in trained_runs(ids, labels)] == [" 答一<|im_end|>", " 答二<|im_end|>"]
+        assert Counter(ids)[foreign.convert_tokens_to_ids("<|im_end|>")] == 2  # not the one typed by the user
+    foreign.chat_template = "{% for m in messages %}{{ m['content'] if loop.last else m['content'][:1] }}{% endfor %}"
+    with pytest.raises(ValueError, match="renders earlier turns differently"):
+        tokenize_sample(apply_strategy(c, "all")[0], get_template("tokenizer", foreign), foreign)
