@@ -103,6 +103,7 @@ COMMAND_MODULES = [
     "jinglian.commands.train",
     "jinglian.commands.crawl",
     "jinglian.commands.report",
+    "jinglian.commands.export",
     "jinglian.commands.dedup",
     "jinglian.commands.filter",
 ]
