@@ -70,6 +70,26 @@ def test_yaml_file_overrides_and_sections(toy, tmp_path):
         assert ds["zero_optimization"]["stage"] == (2 if name == "zero2" else 3)
     with pytest.raises(ValueError, match="zero4"):
         deepspeed_path("zero4")
+    ds_cfg = load_config(path, "sft", ["deepspeed=zero3"])  # transformers parses the bundled JSON
+    assert ds_cfg.args.hf_deepspeed_config.config["zero_optimization"]["stage"] == 3
+    with pytest.raises(ValueError, match="one process"):
+        load_config(None, "ppo", ["deepspeed=zero2"], raw={"model": {"tokenizer": "t"}, "data": {"train": "d"}})
+
+
+def test_lora_sft_trains_only_the_adapter(toy, tmp_path):
+    from jinglian.train.common import train_and_save
+    from jinglian.train.models import count_parameters
+    from jinglian.train.sft import build_sft
+
+    trainer = build_sft(cfg_for("sft", toy, "sft_messages", tmp_path, "max_steps=3", "assistant_only_loss=true",
+                                lora={"r": 4, "lora_alpha": 8}))
+    base = {k: v.clone() for k, v in trainer.model.named_parameters() if "lora_" not in k}
+    m = train_and_save(trainer, trainer.processing_class)
+    trainable, total = count_parameters(trainer.model)
+    assert 0 < trainable < total / 5
+    assert all(torch.equal(v, dict(trainer.model.named_parameters())[k]) for k, v in base.items())
+    assert (tmp_path / "adapter_config.json").is_file() and not (tmp_path / "model.safetensors").exists()
+    assert m["loss_curve"] and all(math.isfinite(x) for x in m["loss_curve"])
 
 
 # ---- SFT ------------------------------------------------------------------------------------------------

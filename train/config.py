@@ -166,6 +166,9 @@ def build_args(stage: str, values: dict, *, deepspeed: str | None = None) -> Any
     values = dict(values)
     values.setdefault("output_dir", f"out/{stage}")
     if deepspeed:
+        if stage == "ppo":
+            raise ValueError("deepspeed: jinglian's PPO runs in one process on one GPU; use lora (four roles on "
+                             "two bases, see `jinglian train plan --stage ppo`) or GRPO/DPO under DeepSpeed")
         values["deepspeed"] = deepspeed_path(deepspeed)
     if "bf16" in known and "bf16" not in values and "fp16" not in values:
         # TRL defaults to bf16=True; on a machine without CUDA that means slow CPU autocast and numbers
