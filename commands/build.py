@@ -212,7 +212,7 @@ def build_pretrain(
             raise ValueError(f"the corpus has {report.tokens} tokens: fewer than one block of {block_size}")
         rows = [{"input_ids": b, "source": f"block{i // 64}"} for i, b in enumerate(blocks)]  # 64-block groups for the split
         settings = {"kind": "pretrain", "tokenizer": tokenizer, "block_size": block_size, "command": _command_line()}
-        counts = save_dataset(rows, out, None, settings, val_ratio, seed, extra={"pack": report.as_dict()})
+        counts = save_dataset(rows, out, None, settings, val_ratio, seed, extra={"pack": report.as_dict()}, keep_source=False)
     console.print(f"documents {report.documents}, tokens {report.tokens:,} (EOS included), blocks {report.blocks} × {block_size}, "
                   f"tail dropped {report.tokens_dropped_tail} tokens; splits {counts}")
     if params:

@@ -51,8 +51,10 @@ def save_dataset(
     seed: int = 0,
     push_to_hub: str | None = None,
     extra: dict[str, Any] | None = None,
+    keep_source: bool = True,
 ) -> dict[str, int]:
-    """Save rows under ``out`` (layout above); returns rows per split."""
+    """Save rows under ``out`` (layout above); returns rows per split. ``keep_source=False`` drops the
+    ``source`` column after splitting (pretraining blocks: only ``input_ids`` reach the trainer)."""
     from datasets import Dataset, DatasetDict
     from datasets.utils.logging import disable_progress_bar
 
@@ -64,6 +66,8 @@ def save_dataset(
     for row in rows:
         by_split.setdefault(split_of(row.get("source", ""), val_ratio, seed), []).append(row)
     dd = DatasetDict({name: Dataset.from_list(by_split[name]) for name in ("train", "validation") if name in by_split})
+    if not keep_source:
+        dd = dd.remove_columns("source")
     dd.save_to_disk(str(out))
     (out / "parquet").mkdir(exist_ok=True)
     for name, ds in dd.items():

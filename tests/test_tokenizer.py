@@ -50,6 +50,7 @@ def test_cli_tokenizer_train_and_pretrain(cli, tmp_path, sample_jsonl):
     assert "Chinchilla budget for 1,000,000 params" in proc.stdout and "20,000,000 tokens" in proc.stdout
     stats = json.loads((out / "stats.json").read_text())["pack"]
     ds = load_from_disk(str(out))["train"]
+    assert ds.column_names == ["input_ids"]
     assert len(ds) == stats["blocks"] and all(len(x) == 128 for x in ds["input_ids"])
     assert stats["documents"] == 120 and stats["tokens"] == stats["tokens_in_blocks"] + stats["tokens_dropped_tail"]
 
