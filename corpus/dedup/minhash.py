@@ -42,6 +42,10 @@ class DedupConfig:
     pair is a duplicate when the signature-estimated Jaccard is at least this (so pairs far below
     it are never reported, whatever the banding let through). max_checks: members of one band
     bucket a document is verified against before giving up (bounds the work on huge buckets).
+
+    The resulting S-curve (defaults: 5-grams, 16 x 7, threshold 0.7), measured by bench/dedup.py on
+    planted pairs: share detected 0.00 below J 0.6, 0.10 for 0.6-0.7, 0.76 for 0.7-0.8, 0.993 for
+    0.8-0.85, 1.00 above; none of 1,352 reported pairs had a true J below 0.5.
     """
 
     ngram: int = DEFAULT_NGRAM
