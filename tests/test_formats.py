@@ -7,10 +7,11 @@ end-of-turn token, for every template and strategy, over seeded random dialogues
 from __future__ import annotations
 
 import json
-import random
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jinglian.corpus.readers import InputError
 from jinglian.formats.collect import Books, collect
@@ -133,27 +134,31 @@ def test_user_text_never_becomes_a_control_token(tok):
     assert im_start in naive and eos in naive
 
 
-# --- masks: every template x strategy over random dialogues -----------------------------------
+# --- masks: every template x strategy over random dialogues (property-based) -----------------
 
 PIECES = ["你好", "今天", "天气", "怎么样", "。", "，", "模型", "训练", "数据", "\n", " ", "123", "abc", "😀", "龘",
           "<|im_start|>", "<|im_end|>", "</s>", "### Response:", "<|endoftext|>", "### Instruction:\n"]
+texts = st.lists(
+    st.sampled_from(PIECES) | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=4), min_size=1, max_size=10
+).map("".join)
 
 
-def random_conversation(rng: random.Random) -> Conversation:
-    n = rng.randint(1, 5)
-    turns = ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 12))) for _ in range(2 * n)]
-    system = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 5))) if rng.random() < 0.4 else None
-    return conv(*turns, system=system)
+@st.composite
+def conversations(draw) -> Conversation:
+    turns = draw(st.lists(texts, min_size=1, max_size=4).flatmap(lambda qs: st.tuples(st.just(qs), st.lists(texts, min_size=len(qs), max_size=len(qs)))))
+    system = draw(st.none() | texts)
+    return conv(*[t for pair in zip(*turns, strict=True) for t in pair], system=system)
 
 
 @pytest.mark.parametrize("template", ["alpaca", "chatml", "tokenizer"])
 @pytest.mark.parametrize("strategy", ["last", "expand", "all"])
 def test_trained_tokens_are_exactly_the_answers_plus_eos(tok, template, strategy):
-    rng = random.Random(f"{template}-{strategy}")
     tpl = get_template(template, tok)
     eos = tpl.eos_for(tok)
-    for _ in range(60):
-        c = random_conversation(rng)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(conversations())
+    def check(c: Conversation) -> None:
         samples = apply_strategy(c, strategy)
         answers = [i for i, m in enumerate(c.messages) if m.role == "assistant"]
         assert len(samples) == {"last": 1, "expand": len(answers), "all": 1}[strategy]
@@ -161,8 +166,14 @@ def test_trained_tokens_are_exactly_the_answers_plus_eos(tok, template, strategy
             ids, labels = tokenize_sample(s, tpl, tok)
             expected = [s.messages[i].content + eos for i in sorted(s.trained)]
             assert [tok.decode(run) for run in trained_runs(ids, labels)] == expected
-            full = "".join(x.text for x in tpl.render(s.messages, s.system, set(s.trained), eos))
-            assert tok.decode(ids) == full  # nothing lost or added between segments
+            segments = tpl.render(s.messages, s.system, set(s.trained), eos)
+            assert tok.decode(ids) == "".join(x.text for x in segments)  # nothing lost or added between segments
+            # control ids come from the template's markup only, never from user or assistant text
+            markup = sum(x.text.count(t) for x in segments if x.special for t in tok.all_special_tokens)
+            assert sum(i in special_ids for i in ids) == markup
+
+    special_ids = set(tok.all_special_ids)
+    check()
 
 
 def test_expand_and_all_train_different_turns(tok):
