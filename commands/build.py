@@ -221,6 +221,20 @@ def build_pretrain(
     console.print(f"dataset: {out}   wall time: {time.time() - started:.1f} s")
 
 
+@build_app.command("samples")
+def build_samples(out: Annotated[Path, typer.Argument(help="Folder to write the sample records to.")]) -> None:
+    """Write jinglian's own small sample records (Alpaca, messages, ShareGPT, preference + ranked).
+
+    Example:
+
+        jinglian build samples demo/records && jinglian build sft demo/records/alpaca.json --out demo/sft
+    """
+    from jinglian.formats.samples import write_samples
+
+    for name, path in write_samples(out).items():
+        console.print(f"{name}: {path}")
+
+
 @tokenizer_app.command("train")
 def tokenizer_train(
     inputs: Annotated[list[str], typer.Argument(help="Documents: JSONL(.gz) with `text`, Parquet, .txt.", show_default=False)],
