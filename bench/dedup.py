@@ -1,25 +1,13 @@
 """Benchmark: jinglian dedup against datasketch, rensa and datatrove on the same Chinese corpus.
 
     .venv/bin/python bench/dedup.py                      # 10,000 documents, all four engines
-    .venv/bin/python bench/dedup.py --docs 1000000 --engines jinglian --workers 2   # the 1M run
+    .venv/bin/python bench/dedup.py --docs 1000000 --engines jinglian --workers 2 --files 16   # the 1M run
 
-The corpus: ~700-character documents assembled from real Chinese sentences (CMRC 2018 Wikipedia
-paragraphs in ../shared/data when present, else the sample generator's sentences), and for a
-quarter of them a planted variant: character edits at known rates, 繁体 copies with ASCII
-punctuation, sentences swapped, or copies differing only in whitespace. True Jaccard (character
-5-grams of the normalized, punctuation-free text) is computed by brute force for every planted
-pair and for a sample of each engine's reported pairs.
-
-Signatures docs/s: best of three passes over the same sample, one core (the machine is shared).
-Each engine runs in its own process (peak memory: summed RSS of that process and its workers,
-sampled every 20 ms, the corpus held in memory included):
-- jinglian: ``run_dedup`` (the four datatrove stages, LocalPipelineExecutor), default settings.
-- datasketch: ``MinHash(num_perm=112).update_batch`` on the same 5-gram shingles + ``MinHashLSH``.
-- rensa: ``RMinHash(num_perm=112).update`` on the same shingles + ``RMinHashLSH`` (16 bands, as jinglian).
-- datatrove: its own 4-stage MinHash pipeline (``MinhashDedupSignature`` with language ``zh``:
-  spaCy + jieba words, 5-grams, 14x8) on the raw text, clusters via ``save_cluster_id``. Its
-  default xxhash shingle hash fails on str with xxhash 4.x (``TypeError: Strings must be encoded``),
-  so it runs with ``HashConfig(hash_fc="sha1")``; without spaCy installed it is skipped.
+~700-character documents from real Chinese sentences, a fifth of them planted variants (character
+edits at known rates, 繁体 + ASCII punctuation, swapped sentences, whitespace-only copies); true
+Jaccard (character 5-grams of the normalized text) by brute force for every planted pair and a
+sample of each engine's reported pairs. Each engine runs in its own process. What each engine
+runs exactly, and the results, are in bench/README.md.
 """
 
 from __future__ import annotations
@@ -115,6 +103,15 @@ def build_corpus(n_docs: int, seed: int) -> tuple[list[str], list[dict]]:
         planted.append({"a": a, "b": len(docs), "kind": kind, "param": param})
         docs.append(text)
     return docs, planted
+
+
+def write_corpus(folder: Path, docs: list[str], files: int) -> None:
+    """JSONL files of contiguous blocks (file order is document order); ids are document indexes."""
+    folder.mkdir()
+    for k in range(files):
+        block = range(k * len(docs) // files, (k + 1) * len(docs) // files)
+        lines = (json.dumps({"id": str(i), "text": docs[i]}, ensure_ascii=False) + "\n" for i in block)
+        (folder / f"{k:03d}.jsonl").write_text("".join(lines), encoding="utf-8")
 
 
 # --- ground truth ------------------------------------------------------------------------------
@@ -218,132 +215,82 @@ def engine_jinglian(docs: list[str], folder: Path, workers: int, memory) -> dict
     return {"sig_docs_per_s": sig_rate, "e2e_s": e2e, "pairs": read_rejected_pairs(folder / "out-jinglian")}
 
 
-def _lsh_pairs(insert, query, sigs) -> list[tuple[int, int]]:
+def _in_memory_engine(docs: list[str], memory, sign_one, make_lsh, insert) -> dict:
+    """datasketch and rensa: signatures on jinglian's shingles, then their LSH, all in memory."""
+    from jinglian.corpus.dedup.shingles import dedup_key
+
+    def sign(texts):
+        return [sign_one(shingle_strings(dedup_key(t))) for t in texts]
+
+    dedup_key("預熱")  # lookup tables built outside the timing, as for jinglian
+    sig_rate = best_rate(sign, docs[:2000])
+    memory.start()
+    started = time.perf_counter()
+    sigs = sign(docs)
+    lsh = make_lsh()
     for i, sig in enumerate(sigs):
-        insert(i, sig)
-    return [(j, i) for i, sig in enumerate(sigs) for j in query(sig) if j < i]
+        insert(lsh, i, sig)
+    pairs = [(j, i) for i, sig in enumerate(sigs) for j in lsh.query(sig) if j < i]
+    return {"sig_docs_per_s": sig_rate, "e2e_s": time.perf_counter() - started, "pairs": pairs, "lsh": lsh}
 
 
 def engine_datasketch(docs: list[str], folder: Path, workers: int, memory) -> dict:
     from datasketch import MinHash, MinHashLSH
 
-    from jinglian.corpus.dedup.shingles import dedup_key
+    def sign_one(shingles):
+        m = MinHash(num_perm=NUM_PERM, seed=1)
+        m.update_batch([s.encode("utf-8") for s in shingles])
+        return m
 
-    def sign(texts):
-        sigs = []
-        for text in texts:
-            m = MinHash(num_perm=NUM_PERM, seed=1)
-            m.update_batch([s.encode("utf-8") for s in shingle_strings(dedup_key(text))])
-            sigs.append(m)
-        return sigs
-
-    dedup_key("預熱")  # lookup tables built outside the timing, as for jinglian
-    sig_rate = best_rate(sign, docs[:2000])
-    memory.start()
-    started = time.perf_counter()
-    sigs = sign(docs)
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-    pairs = _lsh_pairs(lambda i, m: lsh.insert(i, m), lsh.query, sigs)
-    return {
-        "sig_docs_per_s": sig_rate,
-        "e2e_s": time.perf_counter() - started,
-        "pairs": pairs,
-        "note": f"LSH bands x rows chosen by datasketch: {lsh.b}x{lsh.r}",
-    }
+    make_lsh = lambda: MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)  # noqa: E731
+    result = _in_memory_engine(docs, memory, sign_one, make_lsh, lambda lsh, i, m: lsh.insert(i, m))
+    lsh = result.pop("lsh")
+    return result | {"note": f"LSH bands x rows chosen by datasketch: {lsh.b}x{lsh.r}"}
 
 
 def engine_rensa(docs: list[str], folder: Path, workers: int, memory) -> dict:
     from rensa import RMinHash, RMinHashLSH
 
-    from jinglian.corpus.dedup.shingles import dedup_key
+    def sign_one(shingles):
+        m = RMinHash(num_perm=NUM_PERM, seed=1)
+        m.update(shingles)
+        return m
 
-    def sign(texts):
-        sigs = []
-        for text in texts:
-            m = RMinHash(num_perm=NUM_PERM, seed=1)
-            m.update(shingle_strings(dedup_key(text)))
-            sigs.append(m)
-        return sigs
-
-    dedup_key("預熱")  # lookup tables built outside the timing, as for jinglian
-    sig_rate = best_rate(sign, docs[:2000])
-    memory.start()
-    started = time.perf_counter()
-    sigs = sign(docs)
-    lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16)  # jinglian's layout
-    pairs = _lsh_pairs(lsh.insert, lsh.query, sigs)
-    return {"sig_docs_per_s": sig_rate, "e2e_s": time.perf_counter() - started, "pairs": pairs}
+    make_lsh = lambda: RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16)  # noqa: E731
+    result = _in_memory_engine(docs, memory, sign_one, make_lsh, lambda lsh, i, m: lsh.insert(i, m))
+    result.pop("lsh")
+    return result
 
 
 def engine_datatrove(docs: list[str], folder: Path, workers: int, memory) -> dict:
+    import datatrove.pipeline.dedup.minhash as dt
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup.minhash import (
-        MinhashConfig,
-        MinhashDedupBuckets,
-        MinhashDedupCluster,
-        MinhashDedupFilter,
-        MinhashDedupSignature,
-    )
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
     from datatrove.utils.hashing import HashConfig
 
-    config = MinhashConfig(
-        n_grams=NGRAM, num_buckets=14, hashes_per_bucket=8, hash_config=HashConfig(hash_fc="sha1")
-    )
-    signer = MinhashDedupSignature(str(folder / "dt-sig-probe"), config=config, language="zh")
+    sha1 = HashConfig(hash_fc="sha1")
+    config = dt.MinhashConfig(n_grams=NGRAM, num_buckets=14, hashes_per_bucket=8, hash_config=sha1)
+    signer = dt.MinhashDedupSignature(str(folder / "dt-sig-probe"), config=config, language="zh")
     signer.get_shingles(docs[0])  # loads spaCy and jieba outside the timing
+    sig_rate = best_rate(
+        lambda texts: [signer.get_signature(signer.get_shingles(t)) for t in texts], docs[:500]
+    )
 
-    def sign(texts):
-        for text in texts:
-            signer.get_signature(signer.get_shingles(text))
-
-    sig_rate = best_rate(sign, docs[:500])
-
-    corpus, work = str(folder / "corpus"), folder / "dt"
+    corpus, w = str(folder / "corpus"), str(folder / "dt")
     tasks = len(list((folder / "corpus").glob("*.jsonl")))
+    stages = [
+        ([JsonlReader(corpus), dt.MinhashDedupSignature(f"{w}/sigs", config=config, language="zh")], tasks),
+        ([dt.MinhashDedupBuckets(f"{w}/sigs", f"{w}/buckets", config=config)], config.num_buckets),
+        ([dt.MinhashDedupCluster(f"{w}/buckets", f"{w}/remove", config=config, save_cluster_id=True)], 1),
+        ([JsonlReader(corpus), dt.MinhashDedupFilter(f"{w}/remove"), JsonlWriter(f"{w}/out")], tasks),
+    ]
     memory.start()
-
-    def run(pipeline, n, name):
-        LocalPipelineExecutor(
-            pipeline, tasks=n, workers=min(workers, n), logging_dir=str(work / "logs" / name)
-        ).run()
-
     started = time.perf_counter()
-    run(
-        [
-            JsonlReader(corpus, glob_pattern="*.jsonl"),
-            MinhashDedupSignature(str(work / "sigs"), config=config, language="zh"),
-        ],
-        tasks,
-        "1",
-    )
-    run(
-        [MinhashDedupBuckets(str(work / "sigs"), str(work / "buckets"), config=config)],
-        config.num_buckets,
-        "2",
-    )
-    run(
-        [
-            MinhashDedupCluster(
-                str(work / "buckets"), str(work / "remove"), config=config, save_cluster_id=True
-            )
-        ],
-        1,
-        "3",
-    )
-    run(
-        [
-            JsonlReader(corpus, glob_pattern="*.jsonl"),
-            MinhashDedupFilter(str(work / "remove"), load_cluster_ids=True),
-            JsonlWriter(str(work / "out")),
-        ],
-        tasks,
-        "4",
-    )
+    for n, (pipeline, t) in enumerate(stages):
+        LocalPipelineExecutor(pipeline, tasks=t, workers=min(workers, t), logging_dir=f"{w}/logs/{n}").run()
     e2e = time.perf_counter() - started
-    pairs = _datatrove_pairs(folder, work)
-    return {"sig_docs_per_s": sig_rate, "e2e_s": e2e, "pairs": pairs}
+    return {"sig_docs_per_s": sig_rate, "e2e_s": e2e, "pairs": _datatrove_pairs(folder, Path(w))}
 
 
 def _datatrove_pairs(folder: Path, work: Path) -> list[tuple[int, int]]:
@@ -368,6 +315,13 @@ ENGINES = {
 }
 
 
+def _rss(proc) -> int:
+    try:
+        return proc.memory_info().rss
+    except Exception:  # the worker exited meanwhile
+        return 0
+
+
 class PeakMemory:
     """Peak of the summed RSS of this process and all its descendants, sampled every 20 ms.
 
@@ -389,16 +343,8 @@ class PeakMemory:
         self._thread.start()
 
     def _watch(self):
-        import psutil
-
         while not self._stop.wait(0.02):
-            total = 0
-            for proc in [self._me, *self._me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
+            self.peak = max(self.peak, sum(map(_rss, [self._me, *self._me.children(recursive=True)])))
 
     def stop(self) -> float:
         self._stop.set()
@@ -409,12 +355,8 @@ class PeakMemory:
 
 def child(engine: str, folder: Path, workers: int) -> None:
     if engine == "jinglian":  # only a sample in memory: the pipeline reads the files itself
-        docs = []
-        for path in sorted((folder / "corpus").glob("*.jsonl")):
-            with path.open(encoding="utf-8") as f:
-                docs += [
-                    json.loads(line)["text"] for _, line in zip(range(20000 - len(docs)), f, strict=False)
-                ]
+        with (folder / "corpus" / "000.jsonl").open(encoding="utf-8") as f:
+            docs = [json.loads(line)["text"] for _, line in zip(range(5000), f, strict=False)]
     else:
         docs = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
     memory = PeakMemory()
@@ -452,33 +394,16 @@ def evaluate(
     }
 
 
-def p_verify(j: float, config) -> float:
-    """P[at least threshold * k of the k signature values agree] when each agrees with probability j."""
-    from math import ceil, comb
-
-    k = config.num_perm
-    need = ceil(config.threshold * k)
-    return sum(comb(k, m) * j**m * (1 - j) ** (k - m) for m in range(need, k + 1))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--docs", type=int, default=10000)
     parser.add_argument("--engines", default="jinglian,datasketch,rensa,datatrove")
     parser.add_argument("--workers", type=int, default=1, help="worker processes for the pipeline engines")
     parser.add_argument("--files", type=int, default=4, help="input files (tasks) for the pipeline engines")
-    parser.add_argument(
-        "--sample-pairs", type=int, default=3000, help="reported pairs checked by brute force"
-    )
+    parser.add_argument("--sample-pairs", type=int, default=3000, help="reported pairs to brute-force")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--format", default="jsonl", help="jinglian's output: jsonl (gzip, the default) | parquet"
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the corpus and outputs (deleted by default)"
-    )
+    parser.add_argument("--format", default="jsonl", help="jinglian's output: jsonl (gzip) | parquet")
+    parser.add_argument("--keep", action="store_true", help="keep the corpus and outputs")
     parser.add_argument("--layout", default="16x7", help="jinglian LSH bands x rows, to compare layouts")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -494,14 +419,7 @@ def main() -> None:
     docs, planted = build_corpus(args.docs, args.seed)
     if args.engines != "jinglian":
         (folder / "docs.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
-    (folder / "corpus").mkdir()
-    handles = [open(folder / "corpus" / f"{k:03d}.jsonl", "w", encoding="utf-8") for k in range(args.files)]
-    for i, text in enumerate(docs):  # contiguous blocks, so file order is document order
-        handles[i * args.files // len(docs)].write(
-            json.dumps({"id": str(i), "text": text}, ensure_ascii=False) + "\n"
-        )
-    for h in handles:
-        h.close()
+    write_corpus(folder / "corpus", docs, args.files)
     keys = LazyKeys(docs)
     for p in planted:
         p["true_j"] = true_jaccard(keys, p["a"], p["b"], cache=False)
@@ -527,17 +445,11 @@ def main() -> None:
             "--workers",
             str(args.workers),
         ]
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "BENCH_FORMAT": args.format, "BENCH_LAYOUT": args.layout},
-        )
+        env = {**os.environ, "BENCH_FORMAT": args.format, "BENCH_LAYOUT": args.layout}
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         path = folder / f"result-{engine}.json"
         if proc.returncode != 0 or not path.exists():
-            print(
-                f"{engine}: failed ({proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode})"
-            )
+            print(f"{engine}: failed ({(proc.stderr.strip().splitlines() or [proc.returncode])[-1]})")
             continue
         result = json.loads(path.read_text())
         result |= evaluate(result, keys, planted, rng, args.sample_pairs)
@@ -575,10 +487,8 @@ def main() -> None:
         n = next((r["curve_n"][b] for _, r in rows if b in r["curve_n"]), 0)
         mid = (int(b) + 0.5) / 10
         cells = " | ".join(f"{r['curve'].get(b, float('nan')):.2f}" for _, r in rows)
-        band, verified = (
-            config.detection_probability(mid),
-            config.detection_probability(mid) * p_verify(mid, config),
-        )
+        band = config.detection_probability(mid)
+        verified = config.detection_probability(mid, verified=True)
         print(f"| {int(b) / 10:.1f}-{(int(b) + 1) / 10:.1f} | {n} | {band:.2f} | {verified:.2f} | {cells} |")
 
     if not args.keep:

@@ -18,6 +18,7 @@ uint64 key.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
@@ -83,9 +84,15 @@ class DedupConfig:
         if self.ngram < 1 or self.bands < 1 or self.rows < 1:
             raise ValueError("ngram, bands and rows must be positive")
 
-    def detection_probability(self, j: float) -> float:
-        """Chance that a pair of true Jaccard ``j`` shares at least one band (before verification)."""
-        return 1.0 - (1.0 - j**self.rows) ** self.bands
+    def detection_probability(self, j: float, verified: bool = False) -> float:
+        """Chance that a pair of true Jaccard ``j`` shares a band (``verified``: and then passes the
+        threshold on the signature, whose k values each agree with probability ``j``; the two
+        events are treated as independent, which slightly overstates the product)."""
+        banded = 1.0 - (1.0 - j**self.rows) ** self.bands
+        if not verified:
+            return banded
+        k, need = self.num_perm, math.ceil(self.threshold * self.num_perm)
+        return banded * sum(math.comb(k, m) * j**m * (1 - j) ** (k - m) for m in range(need, k + 1))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
