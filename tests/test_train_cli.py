@@ -57,5 +57,5 @@ def test_all_six_example_configs_run_as_written_in_order(cli, workdir):
     rm = json.loads((workdir / "demo-out/train/rm/jinglian_summary.json").read_text())
     assert rm["pairwise_accuracy"] >= 0.95
     ppo = json.loads((workdir / "demo-out/train/ppo/jinglian_summary.json").read_text())
-    assert ppo["score_last"] > ppo["score_first"]
+    assert ppo["score_last"] > ppo["score_first"] + 0.5  # SFT answers badly ~40% of the time; PPO fixes that
     assert os.path.isfile(workdir / "demo-out/train/ppo/checkpoint-20/trainer_state.pt")

@@ -12,7 +12,8 @@ and the tests use this: ``python -m jinglian.train.toy OUT`` writes
     OUT/prompts/          ``prompt`` only, for PPO and GRPO
 
 The task is learnable by a 2-layer model in a few dozen steps: answers copy the subject of the
-question, and the planted preference is that a good answer says 好 and a bad one says 坏. The reward
+question, and the planted preference is that a good answer says 好 and a bad one says 坏. The SFT
+demonstrations mix good (60%) and bad (40%) answers, so the reward model and PPO have work to do. The reward
 for PPO/GRPO is known exactly: the share of 好 in the response (``jinglian.train.rewards``).
 
 The tokenizer is character-level (a BPE whose alphabet is the characters of the toy text, plus a few
@@ -100,10 +101,13 @@ def toy_records(n: int, seed: int = 0) -> dict[str, list[dict]]:
     sft, messages, pref, prompts = [], [], [], []
     for _ in range(n):
         s = rng.choice(SUBJECTS)
-        q, a = question(s), good_answer(s, rng)
-        sft.append({"prompt": q, "completion": a})
-        messages.append({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]})
-        pref.append({"prompt": q, "chosen": a, "rejected": bad_answer(s, rng)})
+        q, a, b = question(s), good_answer(s, rng), bad_answer(s, rng)
+        # SFT demonstrations are a mix, as scraped data is: 60% good answers, 40% bad ones. An SFT
+        # model then answers badly ~40% of the time, which the reward model and PPO can fix.
+        a_sft = a if rng.random() < 0.6 else b
+        sft.append({"prompt": q, "completion": a_sft})
+        messages.append({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a_sft}]})
+        pref.append({"prompt": q, "chosen": a, "rejected": b})
         prompts.append({"prompt": q})
     return {"sft": sft, "sft_messages": messages, "preference": pref, "prompts": prompts}
 
