@@ -119,6 +119,15 @@ def iter_raw_records(path: str) -> Iterator[Located | InputError]:
         for i, record in enumerate(array):
             yield Located(record, path, index=i)
         return
+    if path.endswith((".json", ".json.gz")) and b"\n" in data.strip():
+        # a .json holding one pretty-printed object (not JSONL): one record
+        try:
+            whole = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            whole = None
+        if isinstance(whole, dict):
+            yield Located(whole, path, index=0)
+            return
     for lineno, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue

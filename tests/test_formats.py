@@ -79,6 +79,15 @@ def test_errors_name_file_line_and_field(tmp_path, record, message):
     assert str(err.value) == message.replace("x.jsonl", str(path))
 
 
+def test_a_json_file_may_hold_one_object_or_jsonl(tmp_path):
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"instruction": "问", "output": "答"}, indent=2, ensure_ascii=False))
+    lines = tmp_path / "lines.json"
+    lines.write_text('{"instruction": "问", "output": "答"}\n{"instruction": "再问", "output": "再答"}\n')
+    convs, _, books = collect([str(one), str(lines)], parse_conversation)
+    assert books.records_in == 3 and [c.source for c in convs] == [f"{one}[0]", f"{lines}:1", f"{lines}:2"]
+
+
 def test_skip_writes_rejects_and_books_balance(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps([{"instruction": "a", "output": "b"}, {"instruction": "a"}, "oops", {"instruction": "c", "output": "d"}]))
