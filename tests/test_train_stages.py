@@ -232,6 +232,23 @@ def test_pretrain_lowers_held_out_perplexity(toy, tmp_path):
     assert start > 50 and m["eval_perplexity"] < 0.5 * start, (start, m["eval_perplexity"])
 
 
+def test_pretrain_packs_a_text_column_from_jsonl(toy, tmp_path):
+    from jinglian.train.pretrain import build_pretrain
+    from jinglian.train.toy import toy_text
+
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in toy_text(300)), encoding="utf-8")
+    cfg = load_config(None, "pretrain", [*FAST, f"output_dir={tmp_path / 'out'}", "max_steps=2"],
+                      raw={"model": {"tokenizer": str(toy / "tokenizer")},
+                           "data": {"train": str(path), "block_size": 32, "eval_fraction": 0.1}})
+    trainer = build_pretrain(cfg)
+    assert set(len(r) for r in trainer.train_dataset["input_ids"]) == {32}
+    eos = trainer.processing_class.eos_token_id
+    assert sum(r.count(eos) for r in trainer.train_dataset["input_ids"]) > 100  # documents joined by EOS
+    assert len(trainer.eval_dataset) > 0
+    trainer.train()
+
+
 # ---- memory ---------------------------------------------------------------------------------------------
 
 

@@ -309,6 +309,8 @@ class PPOTrainer:
 
     def train(self) -> list[dict[str, float]]:
         a = self.args
+        if self.step == 0:  # a fresh run: the metrics log starts empty (a resumed run appends)
+            (Path(a.output_dir) / "log.jsonl").unlink(missing_ok=True)
         while self.step < a.max_steps:
             r = self.rollout(self.step)
             s = self.update(r, self.step)
