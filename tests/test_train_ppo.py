@@ -156,3 +156,30 @@ def test_lora_reference_is_the_base_with_the_adapter_disabled(toy, tmp_path):
         assert not torch.allclose(trainer.policy(input_ids=ids).logits, base(input_ids=ids).logits, atol=1e-3)
         with trainer.critic.disable_adapter():
             assert torch.allclose(trainer.critic(input_ids=ids).logits, rm(input_ids=ids).logits, atol=1e-5)
+
+
+@pytest.mark.parametrize("pad_is_eos", [False, True])
+def test_reward_model_score_is_read_where_the_classifier_pools(toy, tmp_path, pad_is_eos):
+    """PPO must score a response exactly as the RM was trained (transformers' last-non-pad pooling)."""
+    from jinglian.train.models import load_model, load_tokenizer
+
+    spec = load_config(None, "ppo", raw={"model": {"tokenizer": str(toy / "tokenizer")},
+                                         "data": {"train": str(toy / "prompts")}}).model
+    tok = load_tokenizer(spec)
+    if pad_is_eos:  # what `jinglian tokenizer train` writes
+        tok.pad_token = tok.eos_token
+    load_model(spec, tok, "causal", seed=3).save_pretrained(tmp_path / "sft")
+    rm = load_model(spec, tok, "score", seed=4)
+    rm.save_pretrained(tmp_path / "rm")
+    tok.save_pretrained(tmp_path / "sft")
+    cfg = ppo_config(toy, tmp_path / "ppo", "batch_size=8", "mini_batch_size=4", "response_length=6",
+                     model={"path": str(tmp_path / "sft")}, rewards=[{"model": str(tmp_path / "rm")}])
+    trainer = build_ppo(cfg)
+    assert (trainer.tok.pad_token_id == trainer.tok.eos_token_id) == pad_is_eos
+    r = trainer.rollout(0)
+    rm.config.pad_token_id = trainer.tok.pad_token_id
+    with torch.no_grad():
+        for i in range(8):
+            ids = r["ids"][i][r["attn"][i].bool()]  # the prompt and response without padding
+            want = rm(input_ids=ids[None]).logits[0, 0]
+            assert r["score"][i].item() == pytest.approx(want.item(), abs=1e-4), i

@@ -214,7 +214,11 @@ class PPOTrainer:
             model = self.critic if self.reward_model == "critic" else self.reward_model
             with _disabled(model) if self.reward_model == "critic" else nullcontext():
                 per_token = token_values(model, ids, attn)
-            score += per_token[torch.arange(len(prompts)), context + lengths - 1]
+            # Read the score where a transformers sequence classifier pools, as the RM was trained: the last
+            # token that is not padding (the EOS itself, or the token before it when pad == eos).
+            positions = torch.arange(ids.shape[1], device=ids.device)
+            last = (positions * (ids != self.tok.pad_token_id)).argmax(-1)
+            score += per_token[torch.arange(len(prompts)), last]
         if self.reward_fns:
             texts = self.tok.batch_decode(responses, skip_special_tokens=True)
             for fn, weight in self.reward_fns:
