@@ -26,6 +26,9 @@ Example:
     python -m jinglian.train.toy demo-out/toy
     jinglian train {stage} --config pipelines/train_{stage}.yaml max_steps=20 learning_rate=1e-3
 
+The example configs chain pretrain → sft → rm → ppo | dpo | grpo, each starting from the previous
+stage's output_dir. `resume_from_checkpoint=last` continues from the newest checkpoint-N.
+
 Overrides are key=value with dotted paths (args.learning_rate=1e-4, model.config.hidden_size=128);
 a key without a section belongs to `args` (the trainer's own config). Add `deepspeed=zero2` (or
 zero3, zero3_offload, a JSON path) and launch with `accelerate launch -m jinglian.cli train ...` for
