@@ -341,7 +341,7 @@ def test_dedup_stages_slot_into_a_curate_pipeline(tmp_path, read_docs):
     rejects = str(out / "rejected")
     stages = dedup_stages(
         source=[DocumentReader(files, rejects_dir=rejects), Normalizer(rejects_dir=rejects)],
-        spill=[JsonlWriter(str(work / "stage1"), output_filename="${rank}.jsonl.gz")],
+        spill=[JsonlWriter(str(work / "stage1"), output_filename="${rank}.jsonl", compression=None)],
         replay=[ReplayReader(work / "stage1")],
         sink=[document_writer(out / "documents")],
         work=work,

@@ -6,7 +6,8 @@ curate pipeline puts :class:`DedupSignature` after its filters with a writer beh
 (``spill``), and replays that writer's output with :class:`ReplayReader`::
 
     stages = dedup_stages(
-        source=[reader, normalizer, *filters], spill=[JsonlWriter(f"{work}/stage1", output_filename="${rank}.jsonl.gz")],
+        source=[reader, normalizer, *filters],
+        spill=[JsonlWriter(f"{work}/stage1", output_filename="${rank}.jsonl", compression=None)],
         replay=[ReplayReader(f"{work}/stage1")], sink=[document_writer(out / "documents")],
         work=work, tasks=n_tasks, rejects_dir=str(out / "rejected"),
     )
@@ -46,7 +47,10 @@ class Stage:
 
 
 class ReplayReader(PipelineStep):
-    """Reads back ``folder/<rank>.jsonl.gz`` written by datatrove's JsonlWriter in stage 1, same rank.
+    """Reads back ``folder/<rank>.jsonl`` (or ``.jsonl.gz``) written by datatrove's JsonlWriter in stage 1.
+
+    Spill uncompressed (``compression=None``): it is read once and deleted with the work folder,
+    and datatrove's gzip (level 9) costs ~1 ms a document, more than the whole dedup signature.
 
     Not datatrove's JsonlReader: that one shares *all* files among ranks, and a rank that wrote no
     documents has no file, which would shift every later rank onto the wrong shard.
@@ -60,10 +64,10 @@ class ReplayReader(PipelineStep):
         self.folder = str(folder)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        path = Path(self.folder) / f"{rank:05d}.jsonl.gz"
-        if not path.exists():
+        plain, packed = Path(self.folder) / f"{rank:05d}.jsonl", Path(self.folder) / f"{rank:05d}.jsonl.gz"
+        if not plain.exists() and not packed.exists():
             return
-        with gzip.open(path, "rt", encoding="utf-8") as f:
+        with open(plain, "rb") if plain.exists() else gzip.open(packed, "rb") as f:
             for line in f:
                 record = json.loads(line)
                 yield Document(text=record["text"], id=record["id"], metadata=record.get("metadata") or {})
