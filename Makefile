@@ -22,8 +22,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf $(DEMO_OUT)
-	$(BIN)/jinglian sample $(DEMO_OUT)/sample.jsonl --n 500
-	$(BIN)/jinglian curate $(DEMO_OUT)/sample.jsonl --out $(DEMO_OUT)/curated
+	$(BIN)/jinglian quickstart --out $(DEMO_OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -104,6 +104,7 @@ COMMAND_MODULES = [
     "jinglian.commands.crawl",
     "jinglian.commands.report",
     "jinglian.commands.export",
+    "jinglian.commands.quickstart",
     "jinglian.commands.dedup",
     "jinglian.commands.filter",
 ]

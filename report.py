@@ -4,7 +4,7 @@ The report discovers what a run left behind instead of being told: every ``stats
 funnel and the drops by reason), every ``documents/`` folder (length and score histograms from
 metadata), rejected duplicates (cluster sizes), Hugging Face datasets saved with ``save_to_disk``
 (rows, columns, characters, tokens) and training logs (``trainer_state.json`` from TRL/transformers,
-``metrics.jsonl`` from jinglian's own loops). Plots are matplotlib PNGs embedded as base64, so the
+``metrics.jsonl`` / ``log.jsonl`` from jinglian's own loops such as PPO). Plots are matplotlib PNGs embedded as base64, so the
 file opens anywhere without a server.
 """
 
@@ -25,7 +25,11 @@ matplotlib.use("Agg")  # headless: no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 
 MAX_DOCS_PER_FOLDER = 20_000  # enough for a histogram; keeps the report fast on big runs
-NUMERIC_SKIP = {"source_line", "t2s_changed"}
+NUMERIC_SKIP = {"source_line", "t2s_changed", "chars", "http_status", "charset_errors"}
+# Scores shown first when a run has them (filters write them into metadata); at most MAX_SCORE_PLOTS.
+KEY_SCORES = ("lang_score", "quality_score", "han_ratio", "blocklist_score", "dup_10gram_fraction",
+              "stopword_hits", "rare_han_share", "dedup_jaccard")
+MAX_SCORE_PLOTS = 8
 
 
 def _png(fig) -> str:
@@ -119,8 +123,10 @@ def documents_section(root: Path) -> str:
             for key, value in (doc.get("metadata") or {}).items():
                 if isinstance(value, int | float) and not isinstance(value, bool) and key not in NUMERIC_SKIP:
                     numeric.setdefault(key, []).append(float(value))
+        varied = {k: v for k, v in numeric.items() if len(v) >= 5 and len(set(v)) > 1}  # constants say nothing
+        order = [k for k in KEY_SCORES if k in varied] + sorted(k for k in varied if k not in KEY_SCORES)
         plots = [_hist(lengths, "document length", "characters")]
-        plots += [_hist(v, k, k) for k, v in sorted(numeric.items()) if len(v) >= 5]
+        plots += [_hist(varied[k], k, k) for k in order[:MAX_SCORE_PLOTS]]
         parts.append(
             f"<h3>{html.escape(_relative(folder, root))}</h3>"
             f"<p>{len(docs)} documents, {sum(lengths)} characters, median {sorted(lengths)[len(lengths) // 2]} characters</p>"
@@ -159,7 +165,7 @@ def datasets_section(root: Path) -> str:
             stats.append(f"{sum(tokens)} tokens, mean {sum(tokens) / max(1, len(tokens)):.0f}/row")
             plots.append(_hist(tokens, f"{_relative(folder, root)}: tokens per row", "tokens"))
         else:
-            text_cols = [c for c in ds.column_names if ds.features[c].dtype == "string"]
+            text_cols = [c for c in ds.column_names if getattr(ds.features[c], "dtype", None) == "string"]
             chars = [sum(len(row[c] or "") for c in text_cols) for row in ds] if text_cols else []
             stats.append(f"{sum(chars)} characters, mean {sum(chars) / max(1, len(chars)):.0f}/row" if chars else "-")
             if chars:
@@ -180,14 +186,14 @@ def _curves(path: Path) -> dict[str, list[tuple[float, float]]]:
         step = entry.get("step", i)
         for key, value in entry.items():
             if key != "step" and isinstance(value, int | float) and not isinstance(value, bool):
-                if any(word in key for word in ("loss", "reward", "kl", "accuracy", "perplexity", "entropy")):
+                if any(word in key for word in ("loss", "reward", "score", "kl", "accuracy", "perplexity", "entropy", "clip")):
                     curves.setdefault(key, []).append((step, value))
     return curves
 
 
 def training_section(root: Path) -> str:
     parts = []
-    logs = sorted(root.rglob("trainer_state.json")) + sorted(root.rglob("metrics.jsonl"))
+    logs = sorted(root.rglob("trainer_state.json")) + sorted(root.rglob("metrics.jsonl")) + sorted(root.rglob("log.jsonl"))
     seen_runs = set()
     for path in logs:
         run = path.parent.parent if path.parent.name.startswith("checkpoint-") else path.parent

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from jinglian.cli import console, default_workers, fail, print_books, task_progress, user_errors
+from jinglian.cli import UserError, console, default_workers, fail, print_books, task_progress, user_errors
 
 CURATE_EXAMPLE = """
 Examples:
@@ -46,14 +46,21 @@ def _stage_bars():
 
 
 def _crawl_first(urls: list[str], out: Path, max_pages: int, max_depth: int, delay: float, allow_private: bool) -> list[str]:
-    from jinglian.corpus.crawl.run import run_crawl
+    """Crawl in a child process: forking pipeline workers after Twisted's threads ran here can hang."""
+    import subprocess
+    import sys
 
-    summary = run_crawl(urls, out / "crawl", max_pages=max_pages, max_depth=max_depth, delay=delay,
-                        allow_private=allow_private, resume=(out / "crawl" / "crawl_log.jsonl").exists())
-    fetched = sum(n for (outcome, _), n in summary.outcomes.items() if outcome == "fetched")
-    console.print(f"crawl: {summary.urls} URLs discovered, {fetched} pages fetched into {out / 'crawl' / 'warc'}",
-                  highlight=False)
-    return summary.warc_files
+    crawl_dir = out / "crawl"
+    argv = [sys.executable, "-m", "jinglian.cli", "crawl", *urls, "--out", str(crawl_dir), "--max-pages", str(max_pages),
+            "--max-depth", str(max_depth), "--delay", str(delay)]
+    argv += ["--allow-private"] if allow_private else []
+    argv += ["--resume"] if (crawl_dir / "crawl_log.jsonl").exists() else []
+    if subprocess.run(argv).returncode != 0:
+        raise UserError(f"the crawl of {' '.join(urls)} failed (see above)")
+    warcs = sorted(str(p) for p in (crawl_dir / "warc").glob("*.warc.gz"))
+    if not warcs:
+        raise UserError(f"the crawl of {' '.join(urls)} stored no pages (see {crawl_dir / 'crawl_log.jsonl'})")
+    return warcs
 
 
 def curate(

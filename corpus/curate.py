@@ -87,7 +87,7 @@ def curate_stages(files: list[str], out: Path, opts: CurateOptions, tasks: int):
     config = DedupConfig.for_threshold(opts.threshold)
     return dedup_stages(
         source=source_steps(files, opts, rejects),
-        spill=[JsonlWriter(str(work / "stage1"), output_filename="${rank}.jsonl.gz")],
+        spill=[JsonlWriter(str(work / "stage1"), output_filename="${rank}.jsonl", compression=None)],  # no gzip: read back once
         replay=[ReplayReader(work / "stage1")],
         sink=[document_writer(out / "documents", opts.fmt)],
         work=work,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,48 @@ def cli():
 def read_docs():
     """``read_docs(folder)``: the records of every ``*.jsonl.gz`` under a folder."""
     return read_jsonl_gz
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, installed here when absent (the project's test set-up); skip if impossible."""
+    if not Path(CHROMIUM).exists() and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True)
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed and could not be installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) is needed to drive Chromium")
+    return CHROMIUM
+
+
+def _open_in_browser(page_path: Path, chromium: str, screenshot: Path) -> tuple[list[str], list[str]]:
+    """Load a page; return console errors and the ids of its sections; save a screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(page_path.as_uri())
+        sections = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
+        broken = page.eval_on_selector_all("img", "els => els.filter(e => !e.complete || e.naturalWidth === 0).length")
+        if broken:
+            errors.append(f"{broken} images did not load")
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    return errors, sections
+
+
+@pytest.fixture
+def open_in_browser(chromium):
+    """``open_in_browser(page, screenshot)`` -> (console errors, section ids), in headless Chromium."""
+    return lambda page, screenshot: _open_in_browser(page, chromium, screenshot)

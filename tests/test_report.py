@@ -1,52 +1,9 @@
 """`jinglian report`: the HTML report loads in a real headless Chromium without console errors."""
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
-
-CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium, installed here when absent (the project's test set-up); skip if impossible."""
-    if not Path(CHROMIUM).exists() and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True)
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed and could not be installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) is needed to drive Chromium")
-    return CHROMIUM
-
-
-def open_in_browser(page_path: Path, chromium: str, screenshot: Path) -> tuple[list[str], list[str]]:
-    """Load a page; return console errors and the ids of its sections; save a screenshot."""
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 1600})
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(page_path.as_uri())
-        sections = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
-        broken = page.eval_on_selector_all("img", "els => els.filter(e => !e.complete || e.naturalWidth === 0).length")
-        if broken:
-            errors.append(f"{broken} images did not load")
-        page.screenshot(path=str(screenshot), full_page=True)
-        browser.close()
-    return errors, sections
-
-
-def test_report_of_a_curate_run(cli, sample_jsonl, tmp_path, chromium):
+def test_report_of_a_curate_run(cli, sample_jsonl, tmp_path, open_in_browser):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "好"}\n{"oops": 1}\n', encoding="utf-8")
     run = tmp_path / "run"
@@ -58,7 +15,7 @@ def test_report_of_a_curate_run(cli, sample_jsonl, tmp_path, chromium):
     assert "books balance" in text and "read/missing_text" in text
     assert "src=\"http" not in text  # self-contained: nothing to fetch
 
-    errors, sections = open_in_browser(page, chromium, run / "report.png")
+    errors, sections = open_in_browser(page, run / "report.png")
     assert errors == []
     assert sections == ["funnel", "documents", "dedup", "datasets", "training"]
     assert (run / "report.png").stat().st_size > 10_000
