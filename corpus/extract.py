@@ -37,7 +37,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from jinglian.corpus.charset import decode_html
 from jinglian.corpus.crawl.warc import WARC_SUFFIXES, WarcDamage, iter_warc
-from jinglian.corpus.readers import InputError
+from jinglian.corpus.readers import expand_inputs
 from jinglian.corpus.stats import IN, KEPT, AccountedFilter, AccountedStep, Verdict
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
@@ -60,25 +60,7 @@ def is_web_archive(path: str) -> bool:
 
 def expand_web_inputs(paths: list[str]) -> list[str]:
     """Input files in a stable order; folders are searched recursively for WARC/WET/JSONL/HTML."""
-    files: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(
-                str(p) for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(WEB_SUFFIXES)
-            )
-            if not found:
-                raise InputError(raw, None, "no_input", f"no {'/'.join(WEB_SUFFIXES)} files in this folder")
-            files.extend(found)
-        elif path.is_file():
-            if not path.name.lower().endswith(WEB_SUFFIXES):
-                raise InputError(
-                    raw, None, "unsupported", f"unsupported file type (use {', '.join(WEB_SUFFIXES)})"
-                )
-            files.append(str(path))
-        else:
-            raise InputError(raw, None, "missing", "no such file or folder")
-    return files
+    return expand_inputs(paths, WEB_SUFFIXES)
 
 
 def _reject(doc_id: str, text: str, **metadata) -> Document:

@@ -39,19 +39,23 @@ class InputError(Exception):
         return (InputError, (self.path, self.line, self.reason, self.detail))
 
 
-def expand_inputs(paths: list[str]) -> list[str]:
-    """Input files in a stable order; directories are searched recursively for supported files."""
+def expand_inputs(paths: list[str], suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES) -> list[str]:
+    """Input files in a stable order; folders are searched recursively for files ending in ``suffixes``.
+
+    The one place every command turns its INPUT... arguments into files (documents, web pages,
+    instruction records), so they all name a missing or unsupported input the same way.
+    """
     files: list[str] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*") if p.is_file() and p.name.endswith(SUPPORTED_SUFFIXES))
+            found = sorted(str(p) for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes))
             if not found:
-                raise InputError(raw, None, "no_input", f"no {'/'.join(SUPPORTED_SUFFIXES)} files in this folder")
+                raise InputError(raw, None, "no_input", f"no {'/'.join(suffixes)} files in this folder")
             files.extend(found)
         elif path.is_file():
-            if not path.name.endswith(SUPPORTED_SUFFIXES):
-                raise InputError(raw, None, "unsupported", f"unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
+            if not path.name.lower().endswith(suffixes):
+                raise InputError(raw, None, "unsupported", f"unsupported file type (use {', '.join(suffixes)})")
             files.append(str(path))
         else:
             raise InputError(raw, None, "missing", "no such file or folder")

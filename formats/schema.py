@@ -22,9 +22,8 @@ import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from jinglian.corpus.readers import InputError
+from jinglian.corpus.readers import InputError, expand_inputs
 
 RECORD_SUFFIXES = (".json", ".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
 ROLE_ALIASES = {
@@ -82,21 +81,7 @@ class Located:
 
 def expand_record_files(inputs: list[str]) -> list[str]:
     """Input files in a stable order; folders are searched recursively for JSON/JSONL files."""
-    files: list[str] = []
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*") if p.is_file() and p.name.endswith(RECORD_SUFFIXES))
-            if not found:
-                raise InputError(raw, None, "no_input", f"no {'/'.join(RECORD_SUFFIXES)} files in this folder")
-            files.extend(found)
-        elif path.is_file():
-            if not path.name.endswith(RECORD_SUFFIXES):
-                raise InputError(raw, None, "unsupported", f"unsupported file type (use {', '.join(RECORD_SUFFIXES)})")
-            files.append(str(path))
-        else:
-            raise InputError(raw, None, "missing", "no such file or folder")
-    return files
+    return expand_inputs(inputs, RECORD_SUFFIXES)
 
 
 def iter_raw_records(path: str) -> Iterator[Located | InputError]:
