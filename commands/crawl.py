@@ -148,7 +148,12 @@ def extract(
 def sample_site(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 8000,
 ) -> None:
-    """Serve jinglian's sample Chinese website on 127.0.0.1 until Ctrl-C (for the demo and crawl tests)."""
+    """Serve jinglian's sample Chinese website on 127.0.0.1 until Ctrl-C (for the demo and crawl tests).
+
+    Example:
+
+        jinglian sample-site --port 8000 &  jinglian crawl http://127.0.0.1:8000/ --out site --allow-private
+    """
     from jinglian.corpus.crawl.sample_site import serve_sample_site
 
     with serve_sample_site(port=port) as site:
