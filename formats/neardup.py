@@ -40,7 +40,7 @@ def drop_near_duplicate_prompts(rows: list[dict[str, Any]], threshold: float, bo
         if len(text) >= len(longest.get(row["source"], "")):
             longest[row["source"]] = text
     sources = list(longest)
-    dups = find_duplicates([longest[s] for s in sources], DedupConfig(ngram=ngram, threshold=threshold))
+    dups = find_duplicates([longest[s] for s in sources], DedupConfig.for_threshold(threshold, ngram=ngram))
     drop = {sources[d.index] for d in dups}
     kept = [r for r in rows if r["source"] not in drop]
     books.dropped_samples["near_duplicate_prompt"] += len(rows) - len(kept)
