@@ -52,7 +52,7 @@ def run(out: Path) -> dict[str, float]:
     times |= build_preference(out / "data", records=out / "data" / "records")
     t = out / "train"
     times["train pretrain"] = train("pretrain", out, f"model.tokenizer={tok}", f"model.config={MODEL}",
-                                    f"data.train={out / 'data' / 'pretrain'}")
+                                    f"data.train={out / 'data' / 'pretrain'}", "data.eval_fraction=0.1")
     times["train sft"] = train("sft", out, f"model.path={t / 'pretrain'}", f"data.train={out / 'data' / 'sft'}")
     times["train rm"] = train("rm", out, f"model.path={t / 'sft'}", f"data.train={out / 'data' / 'preference'}",
                               "data.eval_fraction=0.3")
