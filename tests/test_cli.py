@@ -1,6 +1,7 @@
 """The `jinglian` command itself, and the package as a regular (non-editable) install sees it."""
 
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -34,8 +35,11 @@ def test_every_command_has_help_with_an_example(cli):
 
 def test_wheel_is_the_jinglian_package(tmp_path):
     """A regular install: the wheel maps the repository root to `jinglian`, with every subpackage."""
+    # Build from a copy: setuptools leaves build/ behind, and a stale build/ could leak old files.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*-out", "__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
         check=True, capture_output=True,
     )
     (wheel,) = tmp_path.glob("jinglian-*.whl")
