@@ -117,15 +117,18 @@ def curate(
                                       workers=min(workers, n_tasks), executor=executor, on_progress=update)
             books, wall = result.books, result.wall_seconds
         else:
-            if executor == "slurm":
-                fail("curate with dedup runs stage by stage; on Slurm use the stages from Python "
-                     "(corpus/curate.py curate_stages) or add --no-dedup")
+            if executor == "slurm" and index:
+                fail("--index needs the run to finish before the index grows: run it locally or on Ray")
             on_stage, close = _stage_bars()
             try:
                 results = run_stages(curate_stages(files, out, opts, n_tasks), out / "dedup",
                                      workers=workers, executor=executor, on_stage=on_stage)
             finally:
                 close()
+            if not results:  # submitted to Slurm as chained jobs
+                console.print("submitted to Slurm as chained jobs (signature → buckets → cluster → filter); "
+                              f"logs and stats will appear under {out / 'dedup'}", soft_wrap=True)
+                return
             books = RunBooks(results[0].books.steps + results[-1].books.steps)
             wall = sum(r.wall_seconds for r in results)
             if index:

@@ -40,7 +40,7 @@ def dedup(
         int, typer.Option(help="Tasks run at once (default: number of cores).")
     ] = default_workers(),
     executor: Annotated[
-        str, typer.Option(help="local | ray (Slurm: use the stages from Python, see corpus/dedup/runner.py)")
+        str, typer.Option(help="local | ray | slurm (the four stages as chained Slurm jobs)")
     ] = "local",
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     t2s: Annotated[
@@ -99,6 +99,9 @@ def dedup(
         finally:
             if bars:
                 bars.pop().__exit__(None, None, None)
+    if result is None:
+        console.print(f"submitted to Slurm as 4 chained jobs; logs and stats will appear under {out / 'dedup'}")
+        return
     result.books.save(out / "stats.json")
     print_books(result.books, title=f"jinglian dedup: {len(files)} file(s)")
     s = result.summary

@@ -67,7 +67,8 @@ def build_executor(pipeline: list[PipelineStep], kind: str, tasks: int, workers:
             logging_dir=str(logging_dir),
             time=options.get("slurm_time", "24:00:00"),
             partition=options.get("slurm_partition", "cpu"),
-            job_name="jinglian",
+            job_name=options.get("job_name", "jinglian"),
+            depends=options.get("depends"),  # a SlurmPipelineExecutor this one waits for (afterok)
         )
     raise ExecutorUnavailable(f"unknown executor {kind!r} (choose from {', '.join(EXECUTORS)})")
 

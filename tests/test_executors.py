@@ -29,3 +29,61 @@ def test_slurm_without_sbatch_says_so(cli, sample_jsonl, tmp_path):
 def test_unknown_executor(cli, sample_jsonl, tmp_path):
     proc = cli("curate", sample_jsonl, "--out", tmp_path / "out", "--executor", "spark", check=False)
     assert proc.returncode == 2 and "unknown executor 'spark'" in proc.stderr
+
+
+SBATCH_STAND_IN = """#!/bin/sh
+# Stands in for Slurm's sbatch (no Slurm here): keeps each script and its arguments, prints an id.
+for last; do :; done
+n=$(ls {log} | grep -c 'sh$'); n=$((n+1))
+cp "$last" {log}/$n.sh
+echo "$@" > {log}/$n.args
+echo "Submitted batch job $((1000+n))"
+"""
+
+
+def test_slurm_runs_curate_with_dedup_as_chained_jobs(cli, sample_jsonl, read_docs, tmp_path):
+    """Submission goes through stand-ins for sbatch and scontrol (no Slurm here); then the test plays
+    the cluster: it runs every array task of every stage, in order, with datatrove's own
+    launch_pickled_pipeline, as Slurm would, and gets the local run's documents."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    log, bin_dir = tmp_path / "sbatch", tmp_path / "bin"
+    log.mkdir()
+    bin_dir.mkdir()
+    (bin_dir / "sbatch").write_text(SBATCH_STAND_IN.format(log=log))
+    (bin_dir / "sbatch").chmod(0o755)
+    (bin_dir / "scontrol").write_text("#!/bin/sh\necho localhost\n")  # `scontrol show hostnames`
+    (bin_dir / "scontrol").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    out = tmp_path / "slurm"
+    proc = subprocess.run([sys.executable, "-m", "jinglian.cli", "curate", str(sample_jsonl), "--out", str(out),
+                           "--executor", "slurm"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "submitted to Slurm as chained jobs" in proc.stdout
+
+    jobs = []  # (job id, stage folder, array size, dependency) of the pipeline jobs, in submission order
+    for script in sorted(log.glob("*.sh"), key=lambda p: int(p.stem)):
+        text = script.read_text()
+        if "launch_pickled_pipeline" not in text:
+            continue  # datatrove's merge_stats job after each stage
+        pik = text.split("launch_pickled_pipeline ")[1].split()[0]
+        array = int(text.split("#SBATCH --array=0-")[1].split("%")[0]) + 1
+        args = (log / f"{script.stem}.args").read_text()
+        dependency = args.split("--dependency=")[1].split()[0] if "--dependency=" in args else None
+        jobs.append((str(1000 + int(script.stem)), Path(pik).parent.parent.name, array, dependency, pik))
+    assert [j[1] for j in jobs] == ["1_signature", "2_buckets", "3_cluster", "4_filter"]
+    for before, after in zip(jobs, jobs[1:], strict=False):
+        assert after[3] == f"afterok:{before[0]}"  # each stage waits for the previous one
+
+    launcher = str(Path(sys.executable).parent / "launch_pickled_pipeline")
+    for _, _, array, _, pik in jobs:
+        for task in range(array):
+            subprocess.run([launcher, pik], env={**env, "SLURM_ARRAY_TASK_ID": str(task), "RUN_OFFSET": "0", "SLURM_NODELIST": "localhost"},
+                           check=True, capture_output=True)
+    cli("curate", sample_jsonl, "--out", tmp_path / "local", "--workers", "1")
+    on_slurm = sorted((d["id"], d["text"]) for d in read_docs(out / "documents"))
+    assert on_slurm == sorted((d["id"], d["text"]) for d in read_docs(tmp_path / "local" / "documents"))
+    assert on_slurm  # something survived

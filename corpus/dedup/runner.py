@@ -105,12 +105,14 @@ def run_stages(
     on_stage: Callable[[str], Callable[[int, int], None] | None] | None = None,
     **options,
 ) -> list[RunResult]:
-    """Run the stages in order; ``on_stage(name)`` may return a progress callback for that stage."""
+    """Run the stages in order; ``on_stage(name)`` may return a progress callback for that stage.
+
+    On Slurm the stages are submitted as jobs chained with ``afterok`` and this returns ``[]`` at
+    once: the books are in each stage's ``logs/stats`` once the jobs have run.
+    """
     if executor == "slurm":
-        raise ExecutorUnavailable(
-            "dedup stages wait for one another: on Slurm submit them with datatrove's depends= "
-            "(see jinglian/corpus/dedup/runner.py)"
-        )
+        submit_to_slurm(stages, work, workers=workers, **options)
+        return []
     results = []
     for number, stage in enumerate(stages, start=1):
         progress = on_stage(stage.name) if on_stage else None
@@ -127,6 +129,23 @@ def run_stages(
             )
         )
     return results
+
+
+def submit_to_slurm(stages: list[Stage], work: str | Path, *, workers: int, **options) -> list[str]:
+    """Submit each stage as a Slurm job array that starts after the previous one succeeded; job ids."""
+    from jinglian.corpus.executors import build_executor, stderr_to
+
+    executors, previous = [], None
+    for number, stage in enumerate(stages, start=1):
+        previous = build_executor(
+            stage.pipeline, "slurm", stage.tasks, max(1, min(workers, stage.tasks)),
+            Path(work) / f"{number}_{stage.name}" / "logs", job_name=f"jinglian-{stage.name}", depends=previous,
+            **options,
+        )
+        executors.append(previous)
+    with stderr_to(Path(work) / "slurm_submit.log"):  # datatrove logs every launch script it writes
+        previous.run()  # it launches the dependencies first, each waiting for the one before
+    return [str(e.job_id) for e in executors]
 
 
 def update_index(index: DedupIndex, work: str | Path, tasks: int, config: DedupConfig) -> int | None:
@@ -159,7 +178,7 @@ def run_dedup(
     t2s: bool = True,
     reader_options: dict | None = None,
     on_stage=None,
-) -> DedupRun:
+) -> DedupRun | None:
     """``jinglian dedup``: one task per input file, so the input order decides survivors for any worker count."""
     from jinglian.corpus.curate import document_writer
     from jinglian.corpus.readers import DocumentReader
@@ -179,7 +198,11 @@ def run_dedup(
         rejects_dir=rejects,
         t2s=t2s,
     )
+    if executor == "slurm" and index:
+        raise ExecutorUnavailable("--index needs the run to finish before the index grows: run it locally or on Ray")
     results = run_stages(stages, work, workers=workers, executor=executor, on_stage=on_stage)
+    if not results:  # submitted to Slurm: nothing to read yet
+        return None
     indexed = update_index(index, work, len(files), config) if index else None
     summary = json.loads((work / "summary.json").read_text())
     return DedupRun(results[-1].books, summary, sum(r.wall_seconds for r in results), indexed)
