@@ -59,3 +59,16 @@ def test_all_six_example_configs_run_as_written_in_order(cli, workdir):
     ppo = json.loads((workdir / "demo-out/train/ppo/jinglian_summary.json").read_text())
     assert ppo["score_last"] > ppo["score_first"] + 0.5  # SFT answers badly ~40% of the time; PPO fixes that
     assert os.path.isfile(workdir / "demo-out/train/ppo/checkpoint-20/trainer_state.pt")
+
+
+def test_deepspeed_zero2_runs_in_one_process_without_a_launcher(cli, workdir, monkeypatch):
+    """Plain `jinglian train ... deepspeed=zero2` (no torchrun/accelerate): a world of one, not MPI discovery."""
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    cli("train", "pretrain", "--config", PIPELINES / "train_pretrain.yaml", "max_steps=2",
+        "model.config.hidden_size=32", cwd=workdir)
+    proc = cli("train", "sft", "--config", PIPELINES / "train_sft.yaml", "deepspeed=zero2", "max_steps=2",
+               "save_steps=0", cwd=workdir)
+    summary = json.loads((workdir / "demo-out/train/sft/jinglian_summary.json").read_text())
+    assert summary["stage"] == "sft" and summary["train_loss"] > 0
+    assert "wall time" in proc.stdout

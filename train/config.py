@@ -159,6 +159,23 @@ def deepspeed_path(name: str) -> str:
     raise ValueError(f"deepspeed: {name!r} is neither zero2, zero3, zero3_offload nor a JSON file")
 
 
+def single_process_distributed_env() -> None:
+    """Outside a launcher (plain `jinglian train`, or `accelerate launch --num_processes 1`) no
+    RANK/WORLD_SIZE is set and DeepSpeed falls back to MPI discovery, which fails without mpi4py.
+    One process is a world of one: say so, as torchrun would. Launchers that set them win."""
+    import os
+    import socket
+
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        return
+    with socket.socket() as sock:  # a free port for the (one-member) process group
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_WORLD_SIZE", "1"),
+                       ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(port))):
+        os.environ.setdefault(key, value)
+
+
 def build_args(stage: str, values: dict, *, deepspeed: str | None = None) -> Any:
     cls = args_class(stage)
     known = {f.name for f in dataclasses.fields(cls) if f.init}
@@ -170,6 +187,7 @@ def build_args(stage: str, values: dict, *, deepspeed: str | None = None) -> Any
             raise ValueError("deepspeed: jinglian's PPO runs in one process on one GPU; use lora (four roles on "
                              "two bases, see `jinglian train plan --stage ppo`) or GRPO/DPO under DeepSpeed")
         values["deepspeed"] = deepspeed_path(deepspeed)
+        single_process_distributed_env()
     if "bf16" in known and "bf16" not in values and "fp16" not in values:
         # TRL defaults to bf16=True; on a machine without CUDA that means slow CPU autocast and numbers
         # that differ from fp32, so jinglian turns it on only where a GPU is present.
