@@ -65,6 +65,27 @@ def task_progress(description: str) -> Iterator:
         yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
+@contextmanager
+def stage_progress(command: str) -> Iterator:
+    """Yields ``on_stage(name)`` for multi-stage runs: one progress bar per stage, each closed before
+    the next opens, the last one on exit."""
+    bars: list = []
+
+    def close() -> None:
+        if bars:
+            bars.pop().__exit__(None, None, None)
+
+    def on_stage(name: str):
+        close()
+        bars.append(task_progress(f"{command}: {name}"))
+        return bars[-1].__enter__()
+
+    try:
+        yield on_stage
+    finally:
+        close()
+
+
 def print_books(books, title: str = "funnel") -> None:
     """The one-screen summary of a run: in / kept / dropped by reason, per step and overall."""
     table = Table(title=title, show_lines=False)
@@ -79,6 +100,21 @@ def print_books(books, title: str = "funnel") -> None:
     mark = "[green]books balance[/]" if books.balanced else "[bold red]BOOKS DO NOT BALANCE[/]"
     dropped = sum(books.dropped.values())
     console.print(f"{mark}: in {books.docs_in} = kept {books.kept} + dropped {dropped}")
+
+
+def save_books(books, out: Path, title: str) -> None:
+    """Write ``OUT/stats.json`` and print the funnel: the first half of every corpus command's summary."""
+    books.save(out / "stats.json")
+    print_books(books, title=title)
+
+
+def finish_run(books, out: Path, wall_seconds: float) -> None:
+    """Where the outputs are, the wall time, and exit 1 if the books do not balance."""
+    for label, path in (("documents", out / "documents"), ("rejected", out / "rejected"), ("stats", out / "stats.json")):
+        console.print(f"{label:>9}: {path}", soft_wrap=True, highlight=False)
+    console.print(f"wall time: {wall_seconds:.1f} s")
+    if not books.balanced:
+        fail("the books do not balance; see stats.json", code=1)
 
 
 def version_callback(value: bool) -> None:

@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from jinglian.cli import console, default_workers, fail, print_books, task_progress, user_errors
+from jinglian.cli import (
+    console,
+    default_workers,
+    fail,
+    finish_run,
+    save_books,
+    task_progress,
+    user_errors,
+)
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -135,14 +143,8 @@ def extract(
         n = min(workers, len(files))
         with task_progress(f"extract ({n} workers)") as update:
             result = run_pipeline(pipeline, out, tasks=len(files), workers=n, on_progress=update)
-    result.books.save(out / "stats.json")
-    print_books(result.books, title=f"jinglian extract: {len(files)} file(s)")
-    console.print(
-        f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}"
-    )
-    console.print(f"wall time: {result.wall_seconds:.1f} s")
-    if not result.books.balanced:
-        fail("the books do not balance; see stats.json", code=1)
+    save_books(result.books, out, f"jinglian extract: {len(files)} file(s)")
+    finish_run(result.books, out, result.wall_seconds)
 
 
 def sample_site(

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from jinglian.cli import UserError, console, default_workers, fail, print_books, task_progress, user_errors
+from jinglian.cli import (
+    UserError,
+    console,
+    default_workers,
+    fail,
+    finish_run,
+    save_books,
+    stage_progress,
+    task_progress,
+    user_errors,
+)
 
 CURATE_EXAMPLE = """
 Examples:
@@ -27,22 +37,6 @@ interruption: finished tasks are skipped.
 """
 
 WEB_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".html", ".htm")
-
-
-def _stage_bars():
-    """``on_stage`` for multi-stage runs: one progress bar per stage, each closed before the next."""
-    bars: list = []
-
-    def on_stage(name: str):
-        close()
-        bars.append(task_progress(f"curate: {name}"))
-        return bars[-1].__enter__()
-
-    def close():
-        if bars:
-            bars.pop().__exit__(None, None, None)
-
-    return on_stage, close
 
 
 def _crawl_first(urls: list[str], out: Path, max_pages: int, max_depth: int, delay: float, allow_private: bool) -> list[str]:
@@ -119,12 +113,9 @@ def curate(
         else:
             if executor == "slurm" and index:
                 fail("--index needs the run to finish before the index grows: run it locally or on Ray")
-            on_stage, close = _stage_bars()
-            try:
+            with stage_progress("curate") as on_stage:
                 results = run_stages(curate_stages(files, out, opts, n_tasks), out / "dedup",
                                      workers=workers, executor=executor, on_stage=on_stage)
-            finally:
-                close()
             if not results:  # submitted to Slurm as chained jobs
                 console.print("submitted to Slurm as chained jobs (signature → buckets → cluster → filter); "
                               f"logs and stats will appear under {out / 'dedup'}", soft_wrap=True)
@@ -141,13 +132,8 @@ def curate(
     if executor == "slurm":
         console.print(f"submitted to Slurm; logs and stats will appear under {out / 'logs'}")
         return
-    books.save(out / "stats.json")
-    print_books(books, title=f"jinglian curate: {len(files)} file(s)")
-    for label, path in (("documents", out / "documents"), ("rejected", out / "rejected"), ("stats", out / "stats.json")):
-        console.print(f"{label:>9}: {path}", soft_wrap=True, highlight=False)
-    console.print(f"wall time: {wall:.1f} s")
-    if not books.balanced:
-        fail("the books do not balance; see stats.json", code=1)
+    save_books(books, out, f"jinglian curate: {len(files)} file(s)")
+    finish_run(books, out, wall)
 
 
 def sample(

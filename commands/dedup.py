@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from jinglian.cli import console, default_workers, fail, print_books, task_progress, user_errors
+from jinglian.cli import (
+    console,
+    default_workers,
+    fail,
+    finish_run,
+    save_books,
+    stage_progress,
+    user_errors,
+)
 
 DEDUP_EXAMPLE = """
 Example:
@@ -75,15 +83,7 @@ def dedup(
             else DedupConfig(ngram=ngram, bands=bands, rows=rows, threshold=threshold)
         )
         reader = {"text_key": text_key, "id_key": id_key, "txt_mode": txt_mode, "on_error": on_error}
-        bars = []  # one bar per stage, each closed before the next opens
-
-        def on_stage(name: str):
-            if bars:
-                bars.pop().__exit__(None, None, None)
-            bars.append(task_progress(f"dedup {name}"))
-            return bars[-1].__enter__()
-
-        try:
+        with stage_progress("dedup") as on_stage:
             result = run_dedup(
                 files,
                 out,
@@ -96,14 +96,10 @@ def dedup(
                 reader_options=reader,
                 on_stage=on_stage,
             )
-        finally:
-            if bars:
-                bars.pop().__exit__(None, None, None)
     if result is None:
         console.print(f"submitted to Slurm as 4 chained jobs; logs and stats will appear under {out / 'dedup'}")
         return
-    result.books.save(out / "stats.json")
-    print_books(result.books, title=f"jinglian dedup: {len(files)} file(s)")
+    save_books(result.books, out, f"jinglian dedup: {len(files)} file(s)")
     s = result.summary
     console.print(
         f"clusters: {s['clusters']} (largest {s['largest_cluster']} documents); "
@@ -114,12 +110,7 @@ def dedup(
     if index:
         added = "batch already indexed" if result.indexed is None else f"{result.indexed} documents added"
         console.print(f"index: {index} ({added})")
-    console.print(
-        f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}"
-    )
-    console.print(f"wall time: {result.wall_seconds:.1f} s")
-    if not result.books.balanced:
-        fail("the books do not balance; see stats.json", code=1)
+    finish_run(result.books, out, result.wall_seconds)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jinglian.cli import console, default_workers, fail, print_books, task_progress, user_errors
+from jinglian.cli import (
+    console,
+    default_workers,
+    finish_run,
+    save_books,
+    task_progress,
+    user_errors,
+)
 
 FILTER_EXAMPLE = """
 Example:
@@ -50,17 +57,11 @@ def _run(pipeline, out: Path, files: list[str], tasks: int, workers: int, execut
     if executor == "slurm":
         console.print(f"submitted to Slurm; logs and stats will appear under {result.logging_dir}")
         raise typer.Exit()
-    result.books.save(out / "stats.json")
-    print_books(result.books, title=f"jinglian {title}: {len(files)} file(s)")
+    save_books(result.books, out, f"jinglian {title}: {len(files)} file(s)")
     pii = _pii_counts(result.logging_dir)
     if pii:
         console.print("PII replaced: " + ", ".join(f"{k} {v}" for k, v in sorted(pii.items())))
-    console.print(
-        f"documents: {out / 'documents'}   rejected: {out / 'rejected'}   stats: {out / 'stats.json'}"
-    )
-    console.print(f"wall time: {result.wall_seconds:.1f} s")
-    if not result.books.balanced:
-        fail("the books do not balance; see stats.json", code=1)
+    finish_run(result.books, out, result.wall_seconds)
 
 
 def filter_command(
