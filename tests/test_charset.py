@@ -11,7 +11,7 @@ GBK_SHORT = "<p>简单的网页</p>"
 
 
 def test_hz_page_is_decoded():
-    body = "<html><body><p>~{".encode() + "己所不欲，勿施于人。".encode("hz")[2:] + b"</p></body></html>"
+    body = b"<html><body><p>~{" + "己所不欲，勿施于人。".encode("hz")[2:] + b"</p></body></html>"
     assert body.isascii()
     decoded = decode_html(body)
     assert (decoded.charset, decoded.errors) == ("hz", 0) and "己所不欲，勿施于人。" in decoded.text
@@ -31,7 +31,10 @@ def test_short_big5_page_with_a_cp950_euro_keeps_its_declaration():
 
 def test_big5_is_not_read_as_gb18030_when_detection_decides():
     # undeclared Big5 (no meta), and Big5 declared as utf-8: the fallback must still find Big5
-    for body in (f"<p>{BIG5_TEXT}</p>".encode("big5"), f"<meta charset=utf-8><p>{BIG5_TEXT}</p>".encode("big5")):
+    for body in (
+        f"<p>{BIG5_TEXT}</p>".encode("big5"),
+        f"<meta charset=utf-8><p>{BIG5_TEXT}</p>".encode("big5"),
+    ):
         decoded = decode_html(body)
         assert decoded.charset == "big5hkscs" and BIG5_TEXT in decoded.text
         assert decoded.source.startswith("detected")
