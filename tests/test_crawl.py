@@ -271,5 +271,7 @@ def test_spider_runs_under_plain_scrapy_with_jinglian_defaults(tmp_path):
         hits = Counter(site.hits)
     rows = read_log(out)
     assert hits["/robots.txt"] == 1  # robots.txt obeyed by default
-    assert sum(r["outcome"] == "fetched" for r in rows) == 3 == len(warc_urls(out))
+    # the budget of 3 requests: robots.txt's Sitemap: line (read, as no --sitemap was given) + 2 pages
+    assert [r["reason"] for r in rows if r["url"].endswith("/sitemap.xml")] == ["sitemap"]
+    assert sum(r["outcome"] == "fetched" for r in rows) == 2 == len(warc_urls(out))
     assert any(r["reason"] == "max_pages" for r in rows)

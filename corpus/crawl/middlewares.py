@@ -1,21 +1,17 @@
 """Downloader middlewares: the private-address guard and retries with exponential backoff.
 
 The guard runs on every request the engine downloads, including the targets of redirects (the
-spider turns each redirect into a new request) and robots.txt fetches, so a public page cannot
-steer the crawler into an intranet. It resolves the host before the request goes out and checks
-the address the response actually came from afterwards (DNS can change between the two).
+spider turns each redirect into a new request), robots.txt and sitemaps, so a public page cannot
+steer the crawler into an intranet. It refuses a request whose host is, or resolves to, a refused
+address (rules in :mod:`.addresses`) before anything is sent, and installs the
+:class:`~.addresses.CheckedResolver`, so the connection goes to the very answer that was checked.
 
-``JINGLIAN_ALLOW_PRIVATE`` lifts the check for private (RFC 1918, ULA) and loopback addresses,
-for intranet crawls and tests. Link-local (169.254.0.0/16, the cloud metadata endpoint, fe80::/10),
-multicast, unspecified and reserved addresses stay refused: no crawl has a reason to visit them.
+``JINGLIAN_ALLOW_PRIVATE`` lifts the check for private (RFC 1918, ULA) and loopback addresses only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -23,45 +19,11 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from jinglian.corpus.crawl.addresses import address_refused, host_refused, install_checked_resolver
+
 
 class PrivateAddressBlocked(IgnoreRequest):
     """The request's host is, or resolves to, an address the crawl may not visit."""
-
-
-@lru_cache(maxsize=4096)
-def _resolve(host: str) -> tuple[str, ...]:
-    try:
-        return tuple({info[4][0] for info in socket.getaddrinfo(host, None)})
-    except (socket.gaierror, UnicodeError):
-        return ()  # unresolvable: the download fails later as a DNS error and is logged as such
-
-
-def address_refused(address: str, allow_private: bool) -> bool:
-    """True when the crawler must not connect to ``address`` (an IP literal)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-        return True
-    if ip.is_loopback or ip.is_private:
-        return not allow_private
-    return not (ip.is_global or allow_private)
-
-
-def host_refused(host: str, allow_private: bool) -> bool:
-    """True when ``host`` is, or resolves to any, refused address."""
-    host = host.strip("[]")
-    try:
-        ipaddress.ip_address(host.split("%")[0])
-        return address_refused(host, allow_private)
-    except ValueError:
-        pass
-    if host == "localhost" or host.endswith(".localhost"):
-        return not allow_private
-    return any(address_refused(address, allow_private) for address in _resolve(host))
 
 
 class PrivateAddressGuard:
@@ -70,7 +32,11 @@ class PrivateAddressGuard:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.getbool("JINGLIAN_ALLOW_PRIVATE"))
+        from twisted.internet import reactor
+
+        allow_private = crawler.settings.getbool("JINGLIAN_ALLOW_PRIVATE")
+        install_checked_resolver(reactor, allow_private)  # here, so `scrapy runspider` gets it too
+        return cls(allow_private)
 
     def process_request(self, request: Request, spider=None):
         host = urlsplit(request.url).hostname or ""
@@ -79,6 +45,7 @@ class PrivateAddressGuard:
         return None
 
     def process_response(self, request: Request, response: Response, spider=None):
+        # cannot differ from the checked answer with the resolver pinned; kept as a second lock
         if response.ip_address is not None and address_refused(str(response.ip_address), self.allow_private):
             raise PrivateAddressBlocked(f"response came from a refused address: {response.ip_address}")
         return response

@@ -3,9 +3,10 @@
 Politeness: robots.txt obeyed, AutoThrottle on (it starts at ``delay`` and adapts to the
 server's latency, never going below ``delay``), at most ``concurrency`` requests per domain.
 Bounds: ``max_bytes`` per response (scrapy cancels the download), ``timeout`` per request,
-``retries`` with exponential backoff. Redirects are followed by the spider (see spider.py), so
-scrapy's RedirectMiddleware is off; so are its offsite and depth middlewares (the spider logs
-those decisions itself).
+``retries`` with exponential backoff. Redirects are followed by the spider (see spider.py) and,
+for robots.txt, by robots.py, so scrapy's RedirectMiddleware is off; so are its offsite and depth
+middlewares (the spider logs those decisions itself). Connections go only to checked addresses
+(addresses.py, installed by the guard in middlewares.py).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def crawl_settings(
         "DOWNLOADER_MIDDLEWARES": {
             "jinglian.corpus.crawl.middlewares.PrivateAddressGuard": 50,  # before robots.txt is fetched
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "jinglian.corpus.crawl.robots.RobotsTxtWithRedirects": 100,  # follows robots.txt redirects
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "jinglian.corpus.crawl.middlewares.BackoffRetryMiddleware": 550,
         },

@@ -24,13 +24,17 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
+from twisted.internet.error import DNSLookupError
 
+from jinglian.corpus.crawl.addresses import host_refused
 from jinglian.corpus.crawl.middlewares import PrivateAddressBlocked
 from jinglian.corpus.crawl.settings import crawl_settings
 from jinglian.corpus.crawl.state import FAILED, FETCHED, SKIPPED, CrawlState, Pending, canonical_url
 from jinglian.corpus.crawl.warc import CrawlWarcWriter, iter_warc
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+MAX_REDIRECTS = 10  # hops per chain before "too_many_redirects" (Chrome and Firefox allow 20)
+SITEMAP_MAX_LEVEL = 2  # index nesting: the protocol allows none; 2 tolerates one index of indexes
 
 
 def _content_type(headers) -> bytes:
@@ -92,7 +96,7 @@ class JinglianSpider(scrapy.Spider):
         self.state = CrawlState(self.out, resume=resume)
         self.warc: CrawlWarcWriter | None = None
         if not self.domains_given:  # hosts that seeds moved to in the run being resumed
-            moved = {p.url for p in self.state.frontier.values() if p.depth == 0 and p.chain}
+            moved = {p.url for p in self.state.frontier.values() if p.chain and p.chain[0] in self.seeds}
             self.allow_domains += sorted({(urlsplit(u).hostname or "").lower() for u in moved} - {""})
 
     @classmethod
@@ -109,30 +113,45 @@ class JinglianSpider(scrapy.Spider):
         if self.on_outcome:
             self.on_outcome(row)
 
-    def _allowed(self, url: str) -> bool:
+    def allowed(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.allow_domains)
 
     def discover(
-        self, url: str, depth: int, referer: str | None, chain: list[str] | None = None
+        self,
+        url: str,
+        depth: int,
+        referer: str | None,
+        chain: list[str] | None = None,
+        *,
+        sitemap_level: int | None = None,
     ) -> scrapy.Request | None:
-        """Account for a discovered URL: log it as skipped, or schedule it (journal + request)."""
-        if urlsplit(url).scheme not in ("http", "https"):
-            return None
+        """Account for a discovered URL (a page, or a sitemap when ``sitemap_level`` is given): log
+        it as skipped, or schedule it (journal + request)."""
+        chain = chain or []
         seen = self.state.see(url)
         if seen == "known":
             return None
+        if seen == "duplicate" and chain and canonical_url(url) == canonical_url(chain[-1]):
+            seen = None  # http -> https (or a tracking parameter dropped): the page is still to fetch
         common = {"depth": depth, "referer": referer}
-        if seen == "duplicate":
+        if urlsplit(url).scheme not in ("http", "https"):
+            self._finish(url, SKIPPED, "scheme", **common)  # file://, ftp://, ...: never read
+        elif seen == "duplicate":
             self._finish(url, SKIPPED, "duplicate", **common)
-        elif not self._allowed(url):
+        elif not self.allowed(url):
             self._finish(url, SKIPPED, "offsite", **common)
         elif depth > self.max_depth:
             self._finish(url, SKIPPED, "max_depth", **common)
+        elif sitemap_level is not None and sitemap_level > SITEMAP_MAX_LEVEL:
+            self._finish(url, SKIPPED, "sitemap_nesting", **common)
+        elif len(chain) >= MAX_REDIRECTS:
+            self._finish(url, FAILED, "too_many_redirects", **common)
         elif self.state.scheduled >= self.max_pages:
             self._finish(url, SKIPPED, "max_pages", **common)
         else:
-            pending = Pending(url, depth, referer, chain or [])
+            is_sitemap = sitemap_level is not None
+            pending = Pending(url, depth, referer, chain, sitemap=is_sitemap, level=sitemap_level or 0)
             self.state.schedule(pending)
             return self._request(pending)
         return None
@@ -141,7 +160,7 @@ class JinglianSpider(scrapy.Spider):
         headers = {"Referer": p.referer} if p.referer else {}
         return scrapy.Request(
             p.url,
-            callback=self.parse,
+            callback=self.parse_sitemap if p.sitemap else self.parse,
             errback=self.failed,
             dont_filter=True,
             headers=headers,
@@ -149,7 +168,8 @@ class JinglianSpider(scrapy.Spider):
                 "jl_depth": p.depth,
                 "jl_referer": p.referer,
                 "jl_chain": p.chain,
-                "jl_page": True,
+                "jl_page": not p.sitemap,
+                "jl_level": p.level if p.sitemap else None,
                 "dont_redirect": True,
             },
         )
@@ -159,18 +179,27 @@ class JinglianSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.warc = CrawlWarcWriter(self.out / "warc")
         if self.resume:
+            waiting = self.state.pending()  # before the replay, which schedules the links it finds
             for request in self._replay_stored():
                 yield request
-            for pending in self.state.pending():
-                yield self._sitemap(pending) if pending.sitemap else self._request(pending)
+            for pending in waiting:
+                if pending.url not in self.state.logged:  # replayed pages have their outcome now
+                    yield self._request(pending)
         for url in self.seeds:
             request = self.discover(url, 0, None)
             if request is not None:
                 yield request
         for url in self.sitemaps:
-            request = self._sitemap_request(url, None)
+            request = self.discover(url, 0, None, sitemap_level=0)
             if request is not None:
                 yield request
+
+    def robots_read(self, sitemaps: list[str], robots_url: str) -> list[scrapy.Request]:
+        """robots.txt's ``Sitemap:`` lines are read when no ``--sitemap`` was given."""
+        if self.sitemaps:
+            return []
+        requests = [self.discover(url, 0, robots_url, sitemap_level=0) for url in sitemaps]
+        return [r for r in requests if r is not None]
 
     def _replay_stored(self) -> list[scrapy.Request]:
         """Pages a killed run stored in the WARC but did not log: log them and follow their links
@@ -179,7 +208,11 @@ class JinglianSpider(scrapy.Spider):
         requests = []
         for path in sorted((self.out / "warc").glob("*.warc.gz")):
             for page in iter_warc(path, max_bytes=1 << 62):
-                if getattr(page, "url", None) not in pending or page.status is None:
+                if (
+                    getattr(page, "url", None) not in pending
+                    or page.status is None
+                    or pending[page.url].sitemap
+                ):
                     continue
                 p = pending.pop(page.url)
                 response = HtmlResponse(page.url, status=page.status, body=page.body)
@@ -214,21 +247,31 @@ class JinglianSpider(scrapy.Spider):
                 requests.append(request)
         return requests
 
+    def _redirect(self, response: Response, common: dict) -> list[scrapy.Request]:
+        """Log a 3xx as ``redirect`` (or ``redirect_loop``) and discover its target."""
+        meta, url = response.meta, response.request.url
+        depth, chain = meta["jl_depth"], meta["jl_chain"]
+        target = urljoin(url, response.headers[b"Location"].decode("latin-1"))
+        exact = canonical_url(target, any_scheme=False)
+        loop = exact in {canonical_url(u, any_scheme=False) for u in chain + [url]}
+        self._finish(url, FAILED if loop else SKIPPED, "redirect_loop" if loop else "redirect", **common)
+        if loop:
+            return []
+        host = (urlsplit(target).hostname or "").lower()
+        from_seed = (chain + [url])[0] in self.seeds
+        if from_seed and not self.domains_given and host and not self.allowed(target):
+            # a seed moved (example.com → www.example.cn): its new host is the site to crawl
+            self.allow_domains.append(host)
+        request = self.discover(target, depth, url, chain + [url], sitemap_level=meta.get("jl_level"))
+        return [request] if request is not None else []
+
     def parse(self, response: Response):
         meta = response.meta
-        depth, referer, chain = meta["jl_depth"], meta["jl_referer"], meta["jl_chain"]
+        depth, referer = meta["jl_depth"], meta["jl_referer"]
         url = response.request.url
         common = {"status": response.status, "depth": depth, "referer": referer, "nbytes": len(response.body)}
         if 300 <= response.status < 400 and b"Location" in response.headers:
-            target = urljoin(url, response.headers[b"Location"].decode("latin-1"))
-            loop = canonical_url(target) in {canonical_url(u) for u in chain + [url]}
-            self._finish(url, FAILED if loop else SKIPPED, "redirect_loop" if loop else "redirect", **common)
-            host = (urlsplit(target).hostname or "").lower()
-            if depth == 0 and not self.domains_given and host and not self._allowed(target):
-                # a seed moved (example.com → www.example.cn): its new host is the site to crawl
-                self.allow_domains.append(host)
-            request = self.discover(target, depth, url, chain + [url])
-            return [request] if request is not None else []
+            return self._redirect(response, common)
         if response.status >= 400 or response.status < 200:
             self._finish(url, FAILED, f"http_{response.status}", **common)
             return []
@@ -254,57 +297,52 @@ class JinglianSpider(scrapy.Spider):
         self._finish(url, FETCHED, None, **common)
         return requests
 
-    def _sitemap_request(self, url: str, referer: str | None) -> scrapy.Request | None:
-        """Schedule a sitemap once (journaled like a page, so a resumed crawl still reads it)."""
-        if self.state.see(url) == "known":
-            return None
-        pending = Pending(url, 0, referer, [], sitemap=True)
-        self.state.schedule(pending)
-        return self._sitemap(pending)
-
-    def _sitemap(self, p: Pending) -> scrapy.Request:
-        return scrapy.Request(
-            p.url,
-            callback=self.parse_sitemap,
-            errback=self.failed,
-            dont_filter=True,
-            meta={"jl_depth": 0, "jl_referer": p.referer, "jl_chain": []},
-        )
-
     def parse_sitemap(self, response: Response):
-        """A sitemap's URLs are seeds (depth 0); a sitemap index's entries are further sitemaps."""
-        url = response.request.url
+        """A sitemap's URLs are pages at depth 0; a sitemap index's entries are further sitemaps,
+        one nesting level deeper. Both go through :meth:`discover` (scheme, offsite, budget)."""
+        meta, url = response.meta, response.request.url
+        common = {
+            "status": response.status,
+            "depth": 0,
+            "referer": meta["jl_referer"],
+            "nbytes": len(response.body),
+        }
+        if 300 <= response.status < 400 and b"Location" in response.headers:
+            return self._redirect(response, common)
+        kind, entries, reason = None, [], None
         body = response.body
-        if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
         try:
+            if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz: inflated within the same byte limit
+                body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
             sitemap = Sitemap(body)
             kind, entries = sitemap.type, [entry["loc"] for entry in sitemap if "loc" in entry]
-        except Exception:  # not a sitemap: lxml raises several types on garbage
-            kind, entries = None, []
+        except Exception as err:  # not a sitemap: lxml raises several types on garbage
+            reason = "too_large" if "MaxSize" in type(err).__name__ else None
+        if response.status >= 400:
+            reason = f"http_{response.status}"
+        level = meta["jl_level"]
         requests = []
-        for loc in entries:
-            request = (
-                self._sitemap_request(loc, url) if kind == "sitemapindex" else self.discover(loc, 0, url)
-            )
+        for loc in entries if reason is None else []:
+            if kind == "sitemapindex":
+                request = self.discover(loc, 0, url, sitemap_level=level + 1)
+            else:
+                request = self.discover(loc, 0, url)
             if request is not None:
                 requests.append(request)
-        self._finish(
-            url,
-            SKIPPED if entries else FAILED,
-            "sitemap"
-            if entries
-            else (f"http_{response.status}" if response.status >= 400 else "not_a_sitemap"),
-            status=response.status,
-            depth=0,
-            referer=response.meta.get("jl_referer"),
-            nbytes=len(response.body),
-        )
+        if reason is None and not entries:
+            reason = "not_a_sitemap"
+        outcome = SKIPPED if reason in (None, "too_large") else FAILED
+        self._finish(url, outcome, reason or "sitemap", **common)
         return requests
 
     def failed(self, failure):
         request = failure.request
         outcome, reason = failure_reason(failure.value)
+        allow_private = self.settings.getbool("JINGLIAN_ALLOW_PRIVATE")
+        if isinstance(failure.value, DNSLookupError) and host_refused(
+            urlsplit(request.url).hostname or "", allow_private
+        ):
+            outcome, reason = SKIPPED, "private_address"  # the checked resolver gave no address
         self._finish(
             request.url,
             outcome,

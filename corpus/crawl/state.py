@@ -18,28 +18,36 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url
+from w3lib.url import canonicalize_url, url_query_cleaner
 
 FETCHED, SKIPPED, FAILED = "fetched", "skipped", "failed"
-TRACKING_PARAMS = ("utm_", "spm", "from", "share_token")  # query keys that never change the page
+# Query keys that only track the visitor, matched exactly (a prefix match folded away ``from=20``
+# pagination and ``fromDate=``): Google Analytics' utm_* (support.google.com/analytics/answer/10917952),
+# Google/Microsoft/Facebook click ids, Alibaba's ``spm``, share links' ``share_token``. Every other
+# parameter (``from``, ``page``, ``p``, ``start``, ``offset``, ...) can change the page and stays.
+TRACKING_PARAMS = (
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
+    "gclid", "fbclid", "msclkid", "spm", "share_token",
+)  # fmt: skip
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def canonical_url(url: str) -> str:
+def canonical_url(url: str, *, any_scheme: bool = True) -> str:
     """The key that decides "same page": lower-case host, no default port or fragment, sorted
-    query without tracking parameters (``utm_*``, ``spm``...)."""
-    parts = urlsplit(url)
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith(TRACKING_PARAMS)
-    ]
+    query without :data:`TRACKING_PARAMS`. With ``any_scheme`` (the default) http and https are
+    one page, spelled https: a site serving both serves one page twice."""
+    parts = urlsplit(url_query_cleaner(url, TRACKING_PARAMS, remove=True, unique=False))
+    scheme = parts.scheme.lower()
     netloc = (parts.hostname or "").lower()
-    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
         netloc += f":{parts.port}"
-    path = parts.path or "/"
-    return canonicalize_url(urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), "")))
+    if any_scheme and scheme == "http":
+        scheme = "https"
+    return canonicalize_url(urlunsplit((scheme, netloc, parts.path or "/", parts.query, "")))
 
 
 @dataclass
@@ -48,7 +56,8 @@ class Pending:
     depth: int
     referer: str | None
     chain: list[str]  # URLs that redirected to this one (to detect loops)
-    sitemap: bool = False  # a sitemap to read, not a page (does not count against --max-pages)
+    sitemap: bool = False  # a sitemap to read, not a page (it counts against --max-pages too)
+    level: int = 0  # sitemap index nesting: 0 for a sitemap given or listed in robots.txt
 
 
 class CrawlState:
@@ -69,7 +78,7 @@ class CrawlState:
         self.seen: set[str] = set()  # their canonical forms
         if resume:
             self._load()
-        self._pages_scheduled = sum(not p.sitemap for p in self.frontier.values())
+        self._pages_scheduled = len(self.frontier)
         self._log = open(self.log_path, "a", encoding="utf-8")
         self._frontier = open(self.frontier_path, "a", encoding="utf-8")
 
@@ -87,7 +96,12 @@ class CrawlState:
     def _load(self) -> None:
         for row in self._lines(self.frontier_path):
             self.frontier[row["url"]] = Pending(
-                row["url"], row["depth"], row.get("referer"), row.get("chain", []), row.get("sitemap", False)
+                row["url"],
+                row["depth"],
+                row.get("referer"),
+                row.get("chain", []),
+                row.get("sitemap", False),
+                row.get("level", 0),
             )
         for row in self._lines(self.log_path):
             self.logged.add(row["url"])
@@ -97,7 +111,7 @@ class CrawlState:
 
     @property
     def scheduled(self) -> int:
-        """Page requests scheduled so far (the --max-pages budget spent)."""
+        """Requests scheduled so far, pages and sitemaps (the --max-pages budget spent)."""
         return self._pages_scheduled
 
     def pending(self) -> list[Pending]:
@@ -117,7 +131,7 @@ class CrawlState:
         return None
 
     def schedule(self, pending: Pending) -> None:
-        if pending.url not in self.frontier and not pending.sitemap:
+        if pending.url not in self.frontier:
             self._pages_scheduled += 1
         self.frontier[pending.url] = pending
         self._frontier.write(json.dumps(pending.__dict__, ensure_ascii=False) + "\n")
