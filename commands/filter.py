@@ -91,10 +91,10 @@ def filter_command(
     txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' or 'paragraph'.")] = "file",
 ) -> None:
     """Filter Chinese documents by a profile: every rule named, every drop explained."""
-    from jinglian.corpus.curate import document_writer
     from jinglian.corpus.filters import filter_steps, load_profile
     from jinglian.corpus.normalize import Normalizer
     from jinglian.corpus.readers import DocumentReader, expand_inputs
+    from jinglian.corpus.writers import document_writer
 
     with user_errors():
         files = expand_inputs(inputs)
@@ -197,9 +197,9 @@ def quality_score(
 
         jinglian quality score docs.jsonl --model quality.bin --out scored
     """
-    from jinglian.corpus.curate import document_writer
     from jinglian.corpus.filters.quality import QualityScorer
     from jinglian.corpus.readers import DocumentReader, expand_inputs
+    from jinglian.corpus.writers import document_writer
 
     with user_errors():
         files = expand_inputs(inputs)

@@ -16,22 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+from datatrove.pipeline.writers import JsonlWriter
 
 from jinglian.corpus.normalize import Normalizer
 from jinglian.corpus.readers import DocumentReader
+from jinglian.corpus.writers import OUTPUT_FORMATS, document_writer  # noqa: F401 (re-exported)
 
-OUTPUT_FORMATS = ("jsonl", "parquet")
 SOURCES = ("documents", "web")
-
-
-def document_writer(folder: Path, fmt: str = "jsonl") -> PipelineStep:
-    """Datatrove's writers, in datatrove's document layout (``id``, ``text``, ``metadata``)."""
-    if fmt == "jsonl":
-        return JsonlWriter(str(folder), output_filename="${rank}.jsonl.gz")
-    if fmt == "parquet":
-        return ParquetWriter(str(folder), output_filename="${rank}.parquet")
-    raise ValueError(f"unknown output format {fmt!r} (choose from {', '.join(OUTPUT_FORMATS)})")
 
 
 @dataclass

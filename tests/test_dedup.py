@@ -329,11 +329,11 @@ def test_dedup_stages_slot_into_a_curate_pipeline(tmp_path, read_docs):
     """The recipe ``runner.py`` documents for curate: read -> normalize -> signature -> spill, then replay."""
     from datatrove.pipeline.writers import JsonlWriter
 
-    from jinglian.corpus.curate import document_writer
     from jinglian.corpus.dedup.runner import ReplayReader, dedup_stages, run_stages
     from jinglian.corpus.normalize import Normalizer
     from jinglian.corpus.readers import DocumentReader
     from jinglian.corpus.stats import RunBooks
+    from jinglian.corpus.writers import document_writer
 
     rows, planted = planted_corpus(seed=4, n_base=24)
     files = split_files(tmp_path, rows, 3)

@@ -180,8 +180,8 @@ def run_dedup(
     on_stage=None,
 ) -> DedupRun | None:
     """``jinglian dedup``: one task per input file, so the input order decides survivors for any worker count."""
-    from jinglian.corpus.curate import document_writer
     from jinglian.corpus.readers import DocumentReader
+    from jinglian.corpus.writers import document_writer
 
     opts = reader_options or {}
     index = DedupIndex.open(index_dir, config) if index_dir else None
