@@ -9,14 +9,22 @@ unambiguous spam phrases (``注册送彩金``, ``约炮``) weigh 1-2 and one or 
 That is what catches gambling-site names hidden inside otherwise normal articles, which length
 and punctuation rules never see. Threshold 2.0: measured (see ``bench/filters.py``).
 
-Matching runs on the text lower-cased with whitespace removed, so ``百 家 乐`` and ``BET365`` match.
-Recorded in metadata: ``blocklist_score``, ``blocklist_terms`` (the matched terms, most weight
-first, at most 8, comma-separated) and ``blocklist_categories`` (``gambling=2.5,porn=0.3``).
+Matching runs on the text lower-cased with whitespace removed, so ``百 家 乐`` and ``BET365`` match;
+a term of Latin letters and digits (``yabo``, ``hth``) must not touch another Latin letter, so
+``hth`` does not match inside ``eighth``. Hits in the title and first lines (``first_lines``) count
+``first_lines_weight`` times: spam injects brands there. Besides the score, the **density**
+``blocklist_density`` = score x 1,000 / max(Han characters, ``min_density_han_chars``) (unit:
+weighted hits per 1,000 Han characters) judges long pages by how much of them is spam, so a
+65,000-character keyword dump and a 300-character porn stub are both caught, and one weak word in a
+long article is not. Recorded in metadata: ``blocklist_score``, ``blocklist_density``,
+``blocklist_terms`` (the matched terms, most weight first, at most 8, comma-separated) and
+``blocklist_categories`` (``gambling=2.5,porn=0.3``).
 
 List files: UTF-8, one ``term[<TAB>weight[<TAB>category]]`` per line; ``#`` comments, blank
 lines and duplicate terms are allowed (a duplicate keeps its highest weight). Lines without a
 weight take the list's ``weight`` (default 1.0); the category defaults to the file name. The
-bundled ``default`` list is ``data/blocklist_zh.txt``, written and maintained by this project.
+bundled ``default`` list is ``data/blocklist_zh.txt``, written and maintained by this project;
+``spam_terms`` is ``data/spam_terms_zh.txt`` (today's gambling brands, lottery, porn, ad phrases).
 """
 
 from __future__ import annotations
@@ -32,8 +40,12 @@ from pathlib import Path
 from datatrove.data import Document
 
 from jinglian.corpus.filters.rules import ProfileError, RuleFilter, RuleSpec
+from jinglian.corpus.filters.textstats import HAN_RE
 
 DEFAULT_LIST = "default"
+BUNDLED_LISTS = {DEFAULT_LIST: "blocklist_zh.txt", "spam_terms": "spam_terms_zh.txt"}
+_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
+_LATIN_TERM = re.compile(r"[a-z0-9]+")
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -45,9 +57,9 @@ class Term:
 
 def _read_list_text(source: str) -> tuple[str, str]:
     """(text of the list, its default category) for ``default`` or a file path."""
-    if source == DEFAULT_LIST:
-        path = resources.files("jinglian.corpus.filters").joinpath("data", "blocklist_zh.txt")
-        return path.read_text("utf-8"), "default"
+    if source in BUNDLED_LISTS:
+        path = resources.files("jinglian.corpus.filters").joinpath("data", BUNDLED_LISTS[source])
+        return path.read_text("utf-8"), source
     path = Path(source)
     if not path.is_file():
         raise ProfileError(f"blocklists.lists: no such file {source}")
@@ -100,7 +112,10 @@ class Blocklist(RuleFilter):
     """Datatrove step: weighted blocklist score, dropped above ``max_blocklist_score``."""
 
     name = "blocklist"
-    RULES = {"max_blocklist_score": RuleSpec("weighted hits", "measured")}
+    RULES = {
+        "max_blocklist_score": RuleSpec("weighted hits", "measured"),
+        "max_blocklist_density": RuleSpec("weighted hits per 1,000 Han characters", "measured"),
+    }
 
     def __init__(
         self,
@@ -108,9 +123,15 @@ class Blocklist(RuleFilter):
         lists: list[str | Mapping] | None = None,
         default_weight: float = 1.0,
         max_count_per_term: int = 3,
+        first_lines: int = 0,
+        first_lines_weight: float = 1.0,
+        min_density_han_chars: int = 500,
         rejects_dir: str | None = None,
     ):
         super().__init__(rules, rejects_dir)
+        self.first_lines = first_lines
+        self.first_lines_weight = first_lines_weight
+        self.min_density_han_chars = min_density_han_chars
         self.lists = list(lists if lists is not None else [DEFAULT_LIST])
         self.default_weight = default_weight
         self.max_count_per_term = max_count_per_term
@@ -131,15 +152,29 @@ class Blocklist(RuleFilter):
         if not self.terms:
             return Counter()
         haystack = _WHITESPACE.sub("", text).lower()
-        return Counter(term for _, term in self.automaton.iter(haystack))
+        found = Counter()
+        for end, term in self.automaton.iter(haystack):
+            if _LATIN_TERM.fullmatch(term):  # a Latin term must stand alone among Latin letters
+                start = end - len(term)
+                if (start >= 0 and haystack[start] in _LATIN) or (
+                    end + 1 < len(haystack) and haystack[end + 1] in _LATIN
+                ):
+                    continue
+            found[term] += 1
+        return found
 
     def score(self, text: str) -> tuple[float, dict[str, float], list[str]]:
         found = self.matches(text)
+        head = Counter()
+        lines = text.lstrip().split("\n", self.first_lines)
+        if self.first_lines and self.first_lines_weight != 1.0 and len(lines) > self.first_lines:
+            head = self.matches("\n".join(lines[: self.first_lines]))  # a one-paragraph text has no title
         per_category: dict[str, float] = {}
         weighted = {}
         for term, count in found.items():
             info = self.terms[term]
-            weighted[term] = info.weight * min(count, self.max_count_per_term)
+            boost = (self.first_lines_weight - 1.0) * min(head.get(term, 0), 1)
+            weighted[term] = info.weight * (min(count, self.max_count_per_term) + boost)
             per_category[info.category] = per_category.get(info.category, 0.0) + weighted[term]
         top = sorted(weighted, key=weighted.get, reverse=True)[:8]
         return sum(weighted.values()), {k: round(v, 3) for k, v in per_category.items()}, top
@@ -150,3 +185,5 @@ class Blocklist(RuleFilter):
         doc.metadata["blocklist_terms"] = ",".join(top)
         doc.metadata["blocklist_categories"] = ",".join(f"{k}={v:g}" for k, v in sorted(per_category.items()))
         yield "blocklist_score", float(total)
+        han = len(HAN_RE.findall(doc.text))
+        yield "blocklist_density", total * 1000 / max(han, self.min_density_han_chars, 1)

@@ -1,18 +1,23 @@
 """Filter profiles: YAML files that name every rule with its threshold, and build the steps.
 
-A profile has up to six sections, applied in this order; a section that is absent, ``null`` or
+A profile has up to nine sections, applied in this order; a section that is absent, ``null`` or
 ``false`` is skipped::
 
     langid:        LanguageID       languages, min_score, script_min_han, script_max_kana, model
+    urls:          URLSignals       rules (max_*), ut1 (datatrove's URLFilter, offline)
+    blocklists:    Blocklist        max_blocklist_score/density, lists, first_lines, ... (raw page)
+    page_types:    PageTypes        rules (max_*): catalogues, stuffing, error pages, hospital ads (raw)
+    lines:         LineCleaner      rules, short_boilerplate_chars, min_prose_chars, ... (rewrites text)
     heuristics:    ChineseHeuristics   rules (min_*/max_*), line_rules_min_lines, stopwords
     spam:          WebSpam          rules (max_*), min_lines, short_line_chars
-    blocklists:    Blocklist        max_blocklist_score, lists, default_weight, max_count_per_term
     quality_model: QualityScorer    path, min_score, segmentation
     pii:           PIIRedactor      kinds (or true for all kinds)
 
 ``extends: zh-web`` (or a path) starts from another profile and overrides what this one sets.
 Relative paths inside a profile (lists, models, stopwords) are resolved from the profile's folder.
 Unknown sections, options or rule names raise :class:`ProfileError` naming the key.
+Term lists and page types run on the page as it came (injected brands, hotlines and shop buttons
+sit in menus and footers); every rule after ``lines`` judges the cleaned text.
 """
 
 from __future__ import annotations
@@ -25,22 +30,34 @@ from typing import Any
 import yaml
 from datatrove.pipeline.base import PipelineStep
 
-from jinglian.corpus.filters.blocklists import DEFAULT_LIST, Blocklist
+from jinglian.corpus.filters.blocklists import BUNDLED_LISTS, DEFAULT_LIST, Blocklist
 from jinglian.corpus.filters.heuristics import ChineseHeuristics
+from jinglian.corpus.filters.lines import LineCleaner
+from jinglian.corpus.filters.pagetypes import PageTypes
 from jinglian.corpus.filters.pii import PII_KINDS, PIIRedactor
 from jinglian.corpus.filters.quality import QualityScorer
 from jinglian.corpus.filters.rules import ProfileError
 from jinglian.corpus.filters.spam import WebSpam
+from jinglian.corpus.filters.urls import URLSignals
 from jinglian.corpus.langid import LanguageID
 
 BUILTIN_PROFILES = ("zh-web",)
-SECTIONS = ("langid", "heuristics", "spam", "blocklists", "quality_model", "pii")
+SECTIONS = (
+    "langid", "urls", "blocklists", "page_types", "lines", "heuristics", "spam", "quality_model", "pii",
+)
 # Options of each section that are not rules (everything else must be a rule name).
 OPTIONS = {
     "langid": {"languages", "min_score", "script_min_han", "script_max_kana", "model"},
     "heuristics": {"line_rules_min_lines", "stopwords"},
+    "urls": {"ut1"},
+    "lines": {
+        "short_boilerplate_chars", "min_prose_chars", "long_line_chars", "menu_min_items",
+        "menu_max_item_chars", "teaser_min_lines",
+    },
     "spam": {"min_lines", "short_line_chars"},
-    "blocklists": {"lists", "default_weight", "max_count_per_term"},
+    "page_types": {"min_lines"},
+    "blocklists": {"lists", "default_weight", "max_count_per_term", "first_lines", "first_lines_weight",
+                   "min_density_han_chars"},
     "quality_model": {"path", "min_score", "segmentation"},
     "pii": {"kinds"},
 }
@@ -48,11 +65,20 @@ OPTIONS = {
 NUMERIC_OPTIONS = {
     "langid": {"min_score", "script_min_han", "script_max_kana"},
     "heuristics": {"line_rules_min_lines"},
+    "lines": {
+        "short_boilerplate_chars", "min_prose_chars", "long_line_chars", "menu_min_items",
+        "menu_max_item_chars", "teaser_min_lines",
+    },
     "spam": {"min_lines", "short_line_chars"},
-    "blocklists": {"default_weight", "max_count_per_term"},
+    "page_types": {"min_lines"},
+    "blocklists": {"default_weight", "max_count_per_term", "first_lines", "first_lines_weight",
+                   "min_density_han_chars"},
     "quality_model": {"min_score"},
 }
-RULE_SECTIONS = {"heuristics": ChineseHeuristics, "spam": WebSpam, "blocklists": Blocklist}
+RULE_SECTIONS = {
+    "heuristics": ChineseHeuristics, "spam": WebSpam, "blocklists": Blocklist, "lines": LineCleaner,
+    "page_types": PageTypes, "urls": URLSignals,
+}
 
 
 @dataclass
@@ -179,7 +205,7 @@ def _split_rules(section: str, body: dict) -> tuple[dict, dict]:
 def filter_steps(
     profile: Profile | str | Path = "zh-web", rejects_dir: str | None = None
 ) -> list[PipelineStep]:
-    """The profile's datatrove steps, in order: langid, heuristics, spam, blocklists, quality, pii.
+    """The profile's datatrove steps, in the order of ``SECTIONS``.
 
     ``rejects_dir`` is where each step writes what it drops (``<rejects_dir>/<step>/``); None
     keeps no rejects. This is the function ``curate`` uses to put filtering into its pipeline.
@@ -197,6 +223,20 @@ def filter_steps(
                     model_path=profile.resolve(model) if model else None, rejects_dir=rejects_dir, **opts
                 )
             )
+        if s.get("urls"):
+            opts, rules = _split_rules("urls", s["urls"])
+            steps.append(URLSignals(rules, rejects_dir=rejects_dir, **opts))
+        if s.get("blocklists"):
+            opts, rules = _split_rules("blocklists", s["blocklists"])
+            lists = opts.pop("lists", [DEFAULT_LIST])
+            lists = [_resolve_list(profile, entry) for entry in (lists or [])]
+            steps.append(Blocklist(rules, lists=lists, rejects_dir=rejects_dir, **opts))
+        if s.get("page_types"):
+            opts, rules = _split_rules("page_types", s["page_types"])
+            steps.append(PageTypes(rules, rejects_dir=rejects_dir, **opts))
+        if s.get("lines"):
+            opts, rules = _split_rules("lines", s["lines"])
+            steps.append(LineCleaner(rules, rejects_dir=rejects_dir, **opts))
         if s.get("heuristics"):
             opts, rules = _split_rules("heuristics", s["heuristics"])
             if opts.get("stopwords"):
@@ -205,11 +245,6 @@ def filter_steps(
         if s.get("spam"):
             opts, rules = _split_rules("spam", s["spam"])
             steps.append(WebSpam(rules, rejects_dir=rejects_dir, **opts))
-        if s.get("blocklists"):
-            opts, rules = _split_rules("blocklists", s["blocklists"])
-            lists = opts.pop("lists", [DEFAULT_LIST])
-            lists = [_resolve_list(profile, entry) for entry in (lists or [])]
-            steps.append(Blocklist(rules, lists=lists, rejects_dir=rejects_dir, **opts))
         if s.get("quality_model"):
             opts = dict(s["quality_model"])
             if not opts.get("path"):
@@ -228,4 +263,4 @@ def filter_steps(
 def _resolve_list(profile: Profile, entry):
     if isinstance(entry, dict):
         return {**entry, "path": _resolve_list(profile, entry.get("path", ""))}
-    return entry if entry == DEFAULT_LIST else profile.resolve(str(entry))
+    return entry if entry in BUNDLED_LISTS else profile.resolve(str(entry))

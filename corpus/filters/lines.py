@@ -1,0 +1,163 @@
+"""Line-level cleaning of Chinese web pages: drop the site's boilerplate lines, keep the prose.
+
+A WET page or an extracted page still carries its site: menus, breadcrumbs, ``上一篇/下一篇``,
+``版权所有`` and ICP lines, share bars, login prompts, lists of teasers and bare dates. C4,
+RefinedWeb, CCNet and ChineseWebText remove such lines before judging the document; without that
+a good article with a menu fails every line-share rule. Each non-empty line is classed as
+
+* **boilerplate**: a short line matching a boilerplate phrase (``BOILERPLATE_RE``), a line of any
+  length with a footer mark (copyright, ICP/公安备案, ``Powered by``), a line of only digits, dates,
+  times and punctuation, a menu line (three or more short items separated by spaces, ``|`` or
+  ``·``), or a truncated teaser ending in ``...``/``…`` when the page has a list of them;
+* **prose**: ends with terminal punctuation (``。！？…”``) and has ``min_prose_chars`` letters, or
+  is at least ``long_line_chars`` characters long;
+* **short**: anything else (headings, link text, labels).
+
+Boilerplate is dropped; prose is kept; a short line is kept only when the next line that is not
+boilerplate is prose (a heading above its paragraph) or it is the page's first line (the title,
+without a trailing `` - 站点名`` / ``_站点名``; dropped when the page repeats it as its heading).
+The cleaned text replaces ``doc.text``; ``lines_removed`` (count) and ``chars_removed_share``
+(removed non-whitespace characters / all of them) go into metadata. A page that is mostly
+boilerplate is dropped with rule ``max_chars_removed_share`` or ``min_kept_han_chars`` (profile
+section ``lines:``). A page with a single line (a paragraph, an instruction) is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+
+from datatrove.data import Document
+
+from jinglian.corpus.filters.rules import RuleFilter, RuleSpec
+from jinglian.corpus.filters.textstats import HAN_RE, TERMINAL_PUNCTUATION
+
+# Short lines (< short_boilerplate_chars) with one of these are site furniture, not prose.
+BOILERPLATE_RE = re.compile(
+    r"上一篇|下一篇|上一页|下一页|上一章|下一章|上一条|下一条|返回顶部|返回列表|返回首页|返回目录"
+    r"|当前位置|您的位置|你的位置|所在位置|您现在的位置|首页\s*[>»›/＞]|[>»›＞]\s*正文"
+    r"|扫一扫|扫码|关注我们|关注微信|微信公众号|公众号|分享到|分享至|一键分享|收藏本站|加入收藏|设为首页"
+    r"|联系我们|关于我们|网站地图|友情链接|免责声明|隐私政策|用户协议|法律声明|服务条款|意见反馈"
+    r"|登录|登陆|注册|忘记密码|会员中心|个人中心|退出|客服热线|服务热线|咨询热线|在线客服|在线咨询"
+    r"|联系电话|电\s*话[:：]|手\s*机[:：]|地\s*址[:：]|邮\s*编|传\s*真|E-?mail|邮箱[:：]"
+    r"|责任编辑|编辑[:：｜|]|作者[:：]|来源[:：]|发布时间|发布日期|更新时间|发表于|浏览次数|阅读次数|浏览[:：(（]"
+    r"|阅读[(（:：]|点击[:：数量(（]|评论[(（:：]|点赞|热门标签|标签[:：]|关键词[:：]|关键字[:：]|tags?[:：]"
+    r"|相关文章|相关阅读|相关推荐|推荐阅读|热门推荐|热门文章|最新文章|猜你喜欢|随便看看|精彩推荐|延伸阅读"
+    r"|更多\s*[>»]|查看更多|阅读全文|点击查看|展开全文|打印本页|关闭窗口|字号|字体大小|本文地址|本文链接"
+    r"|版权所有|copyright|©|备案|all rights reserved|powered by|技术支持|网站建设|主办单位|承办单位",
+    re.I,
+)
+# Footer marks that make a line boilerplate at any length.
+FOOTER_RE = re.compile(
+    r"版权所有|copyright\s*(?:©|\(c\)|\d{4})|©\s*\d{4}|icp\s*[备证]|公网安备|all rights reserved|powered by",
+    re.I,
+)
+# What is left of a "numbers and dates" line once these are removed: nothing.
+_NUMERIC_RE = re.compile(r"[\d\s\W_年月日时分秒星期周天点号第页共条次一二三四五六七八九十]+")
+_MENU_SPLIT_RE = re.compile(r"\s*[|｜·•/]\s*|\s+")
+_TEASER_END = ("...", "…", "……", "。。。", "..")
+_TITLE_SUFFIX_RE = re.compile(r"\s*(?:\s[-–—|｜]\s|_|｜|\|).*$")
+_LETTER_RE = re.compile(r"[A-Za-z\u3400-\u9fff]")
+
+
+def _letters(line: str) -> int:
+    return len(_LETTER_RE.findall(line))
+
+
+class LineCleaner(RuleFilter):
+    """Datatrove step: remove boilerplate lines, record what went, drop pages that were mostly that."""
+
+    name = "lines"
+    RULES = {
+        "max_chars_removed_share": RuleSpec("removed / all non-whitespace characters", "measured"),
+        "min_kept_han_chars": RuleSpec("Han characters left after cleaning", "measured"),
+    }
+
+    def __init__(
+        self,
+        rules: Mapping[str, float | int | None] | None = None,
+        short_boilerplate_chars: int = 40,
+        min_prose_chars: int = 8,
+        long_line_chars: int = 60,
+        menu_min_items: int = 3,
+        menu_max_item_chars: int = 8,
+        teaser_min_lines: int = 3,
+        rejects_dir: str | None = None,
+    ):
+        super().__init__(rules, rejects_dir)
+        self.short_boilerplate_chars = short_boilerplate_chars
+        self.min_prose_chars = min_prose_chars
+        self.long_line_chars = long_line_chars
+        self.menu_min_items = menu_min_items
+        self.menu_max_item_chars = menu_max_item_chars
+        self.teaser_min_lines = teaser_min_lines
+
+    # -- classes of lines -------------------------------------------------------------------------
+    def is_boilerplate(self, line: str) -> bool:
+        if FOOTER_RE.search(line):
+            return True
+        if not _NUMERIC_RE.sub("", line):
+            return True
+        if len(line) < self.short_boilerplate_chars and BOILERPLATE_RE.search(line):
+            return True
+        return self.is_menu(line)
+
+    def is_menu(self, line: str) -> bool:
+        if line.endswith(TERMINAL_PUNCTUATION) or "，" in line or "。" in line:
+            return False
+        items = [item for item in _MENU_SPLIT_RE.split(line) if item]
+        if len(items) < self.menu_min_items:
+            return False
+        return sum(len(item) for item in items) / len(items) <= self.menu_max_item_chars
+
+    def is_prose(self, line: str) -> bool:
+        if len(line) >= self.long_line_chars:
+            return True
+        return line.endswith(TERMINAL_PUNCTUATION) and _letters(line) >= self.min_prose_chars
+
+    @staticmethod
+    def is_teaser(line: str) -> bool:
+        return line.endswith(_TEASER_END) and len(line) >= 10
+
+    def clean(self, text: str) -> tuple[list[str], list[str]]:
+        """(kept lines, removed lines) of ``text``; a one-line text is kept whole."""
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        if len(lines) < 2:
+            return lines, []
+        teasers = sum(1 for line in lines if self.is_teaser(line)) >= self.teaser_min_lines
+        kinds = []
+        for line in lines:
+            if self.is_boilerplate(line) or (teasers and self.is_teaser(line)):
+                kinds.append("boilerplate")
+            else:
+                kinds.append("prose" if self.is_prose(line) else "short")
+        kept, removed = [], []
+        next_kind = "end"  # walk backwards so each short line knows what follows it
+        keep = [False] * len(lines)
+        for i in range(len(lines) - 1, -1, -1):
+            if kinds[i] == "prose":
+                keep[i] = True
+            elif kinds[i] == "short":
+                keep[i] = next_kind == "prose" or i == 0
+            if kinds[i] != "boilerplate":
+                next_kind = kinds[i] if keep[i] or kinds[i] == "prose" else "short"
+        for i, line in enumerate(lines):
+            (kept if keep[i] else removed).append(line)
+        if keep[0] and kinds[0] != "prose":  # the title: drop the site name, or all of it if repeated
+            title = _TITLE_SUFFIX_RE.sub("", lines[0]) or lines[0]
+            if any(title in line for line in kept[1:5]):
+                removed.insert(0, kept.pop(0))
+            else:
+                kept[0] = title
+        return kept, removed
+
+    def statistics(self, doc: Document) -> Iterator[tuple]:
+        kept, removed = self.clean(doc.text)
+        removed_chars = sum(len(re.sub(r"\s", "", line)) for line in removed)
+        kept_text = "\n".join(kept)
+        total = removed_chars + len(re.sub(r"\s", "", kept_text))
+        if removed:
+            doc.text = kept_text  # downstream rules, dedup and training see the cleaned text
+        yield "lines_removed", len(removed)
+        yield "chars_removed_share", removed_chars / total if total else 0.0
+        yield "kept_han_chars", len(HAN_RE.findall(kept_text))
