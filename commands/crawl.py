@@ -45,8 +45,10 @@ charset_source, title, date, author), `OUT/rejected/<step>/`, `OUT/stats.json`, 
 
 
 def crawl(
-    urls: Annotated[list[str], typer.Argument(help="Seed URLs.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    urls: Annotated[
+        list[str] | None, typer.Argument(help="Seed URLs (none: the --sitemap URLs only).", show_default=False)
+    ] = None,
     allow_domain: Annotated[
         list[str], typer.Option(help="Domain to stay within (repeatable; default: the seeds' hosts).")
     ] = [],  # noqa: B006
@@ -71,6 +73,9 @@ def crawl(
     """Crawl websites politely into WARC files, logging every discovered URL once."""
     from jinglian.corpus.crawl.run import run_crawl
 
+    urls = urls or []
+    if not urls and not sitemap:
+        fail("give at least one seed URL or --sitemap URL")
     bad = [u for u in urls + sitemap if not u.startswith(("http://", "https://"))]
     if bad:
         fail(f"{bad[0]}: not an http(s) URL")

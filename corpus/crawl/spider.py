@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 from scrapy import signals
@@ -95,6 +95,7 @@ class JinglianSpider(scrapy.Spider):
         self.links = LinkExtractor(deny_extensions=[], unique=True)
         self.state = CrawlState(self.out, resume=resume)
         self.warc: CrawlWarcWriter | None = None
+        self.https_hosts: set[str] = set()  # host:port pairs seen redirecting http -> https
         if not self.domains_given:  # hosts that seeds moved to in the run being resumed
             moved = {p.url for p in self.state.frontier.values() if p.chain and p.chain[0] in self.seeds}
             self.allow_domains += sorted({(urlsplit(u).hostname or "").lower() for u in moved} - {""})
@@ -132,6 +133,12 @@ class JinglianSpider(scrapy.Spider):
         seen = self.state.see(url)
         if seen == "known":
             return None
+        parts = urlsplit(url)
+        if seen is None and parts.scheme == "http" and parts.netloc in self.https_hosts:
+            # the host moves http to https: ask for https directly, one request instead of two
+            self._finish(url, SKIPPED, "https_upgrade", depth=depth, referer=referer)
+            https = urlunsplit(("https", *parts[1:]))
+            return self.discover(https, depth, referer, chain + [url], sitemap_level=sitemap_level)
         if seen == "duplicate" and chain and canonical_url(url) == canonical_url(chain[-1]):
             seen = None  # http -> https (or a tracking parameter dropped): the page is still to fetch
         common = {"depth": depth, "referer": referer}
@@ -257,6 +264,8 @@ class JinglianSpider(scrapy.Spider):
         self._finish(url, FAILED if loop else SKIPPED, "redirect_loop" if loop else "redirect", **common)
         if loop:
             return []
+        if exact == canonical_url(url, any_scheme=False).replace("http://", "https://", 1):
+            self.https_hosts.add(urlsplit(target).netloc)  # the same page, moved to https
         host = (urlsplit(target).hostname or "").lower()
         from_seed = (chain + [url])[0] in self.seeds
         if from_seed and not self.domains_given and host and not self.allowed(target):
