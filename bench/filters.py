@@ -3,18 +3,25 @@
     .venv/bin/python bench/filters.py                 # the default mix, both engines
     .venv/bin/python bench/filters.py --repeat 5      # 5x the documents, for steadier docs/s
 
-The documents (same list, same order, for both engines), each labelled clean or dirty:
-- ../shared/data/text: 848 CMRC 2018 + 300 DRCD (traditional) encyclopedic paragraphs (clean),
-- ../shared/data/quality/chinesewebtext: 10 clean + 10 dirty Common Crawl documents,
+The documents (same list, same order, for both engines), each labelled clean or dirty. Real data
+first (../shared/data; each set used when present, skipped otherwise), reported first:
+- quality/cc_zh_2022_49: 100 raw CC-MAIN-2022-49 WET documents, menus and footers included, with
+  labels (17 keep, 83 drop by category and confidence); the URL goes into metadata,
+- quality/chinesewebtext: 10 clean + 10 dirty Common Crawl documents (dirty: URL and title),
+- text: 848 CMRC 2018 + 300 DRCD (traditional) encyclopedic paragraphs (clean),
+- extraction/*/gold.jsonl: the gold main texts of 41 real pages, as clean articles.
+The report gives kept/dropped per set for both engines, a confusion table by category for
+cc_zh_2022_49 and every false drop with the first rule it failed (an untimed second pass).
+Then jinglian's GENERATED documents (not real data, reported after, labelled as such):
 - jinglian's own: ``clean_web_documents`` (articles, forum threads, hard-clean pages with a phone
   number or a blocklist word), ``dirty_documents`` (gambling, porn, SEO, navigation, gibberish,
   contact stuffing, pinyin injection, hidden gambling names, code, English menus, repetition),
   and ``sample_documents`` (the demo corpus; unlabelled: its articles repeat sentences).
-Shared data is used when present and skipped otherwise.
 
 Engines, each in its own process on one core (peak memory = that process's maximum RSS, models
 and dictionaries included; docs/s excludes start-up, which is timed separately):
-- jinglian: ``filter_steps("zh-web")`` (langid with lid.176, heuristics, spam, blocklists, PII).
+- jinglian: ``filter_steps("zh-web")`` (langid with lid.176, URL signals, blocklists with
+  spam_terms, page types, line cleaning, heuristics, spam, PII).
 - datatrove: FineWeb-2's filtering stage with the ``cmn_Hani`` thresholds (configs/cmn_Hani.yml
   of huggingface/fineweb-2): ``GopherRepetitionFilter`` (dup_line_frac 0.287, top 2/3/4-gram
   0.256/0.201/0.171, dup 5..10-gram 0.198..0.127; paragraph rules off), ``FineWebQualityFilter``
@@ -22,7 +29,7 @@ and dictionaries included; docs/s excludes start-up, which is timed separately):
   ``GopherQualityFilter`` (avg word length 1..5, non-alpha words ≤ 0.735, 2 stopwords from the
   config), all with ``language="cmn_Hani"`` (spaCy's zh tokenizer with jieba). FineWeb-2's language
   filter needs GlotLID from the Hub, so it is left out (that only favours datatrove's speed).
-  Needs ``pip install spacy``; without it datatrove is skipped.
+  Needs spaCy (in the ``dev`` extra: ``spacy==3.8.18``); without it datatrove is skipped.
 """
 
 from __future__ import annotations
@@ -75,26 +82,58 @@ CMN_HANI = {  # huggingface/fineweb-2 configs/cmn_Hani.yml
 }
 
 
+REAL_SETS = (  # (source name, path under shared/data, label); the real sets lead the report
+    ("cc_zh_2022_49", "quality/cc_zh_2022_49/docs.jsonl", None),  # labels.jsonl beside it
+    ("chinesewebtext/clean", "quality/chinesewebtext/clean.jsonl", "clean"),
+    ("chinesewebtext/dirty", "quality/chinesewebtext/dirty.jsonl", "dirty"),
+    ("paragraphs/cmrc2018", "text/cmrc2018_dev_paragraphs.jsonl", "clean"),
+    ("paragraphs/drcd_traditional", "text/drcd_traditional_paragraphs.jsonl", "clean"),
+    ("gold/magic_html_zh", "extraction/magic_html_zh/gold.jsonl", "clean"),
+    ("gold/gbk_pages", "extraction/gbk_pages/gold.jsonl", "clean"),
+)
+
+
+def _is_chinese(text: str) -> bool:
+    """Han characters are at least 30% of the letters: the pages a zh profile is meant to keep."""
+    han = sum("\u4e00" <= c <= "\u9fff" for c in text)
+    return han >= 0.3 * max(sum(c.isalpha() for c in text), 1)
+
+
+def _real_documents() -> list[dict]:
+    docs: list[dict] = []
+    for source, name, label in REAL_SETS:
+        path = SHARED / name
+        if not path.is_file():
+            continue
+        with open(path, encoding="utf-8") as f:
+            records = [json.loads(line) for line in f]
+        labels = {}
+        if label is None:  # cc_zh_2022_49: our labels, by line
+            with open(path.parent / "labels.jsonl", encoding="utf-8") as f:
+                labels = {r["line"]: r for r in map(json.loads, f)}
+        for i, r in enumerate(records):
+            info = r.get("info") or {}
+            lab = labels.get(i, {})
+            docs.append({
+                "id": f"{source}-{i}", "text": r["text"], "source": source,
+                "label": label or ("clean" if lab.get("label") == "keep" else "dirty"),
+                "category": lab.get("category", ""), "confidence": lab.get("confidence", ""),
+                "url": r.get("url") or info.get("url") or "", "title": info.get("title", ""),
+                "zh": _is_chinese(r["text"]),
+            })
+    return docs
+
+
 def build_corpus(repeat: int) -> list[dict]:
     from jinglian.corpus.sample import clean_web_documents, dirty_documents, sample_documents
 
-    docs: list[dict] = []
+    docs = _real_documents()
 
     def add(source: str, label: str, texts: list[str]) -> None:
         docs.extend(
             {"id": f"{source}-{i}", "text": t, "source": source, "label": label} for i, t in enumerate(texts)
         )
 
-    for name, label in (
-        ("text/cmrc2018_dev_paragraphs.jsonl", "clean"),
-        ("text/drcd_traditional_paragraphs.jsonl", "clean"),
-        ("quality/chinesewebtext/clean.jsonl", "clean"),
-        ("quality/chinesewebtext/dirty.jsonl", "dirty"),
-    ):
-        path = SHARED / name
-        if path.is_file():
-            with open(path, encoding="utf-8") as f:
-                add(path.parent.name + "/" + path.stem, label, [json.loads(line)["text"] for line in f])
     add("own/clean_web", "clean", [d["text"] for d in clean_web_documents(400, seed=11)])
     add("own/dirty", "dirty", [d["text"] for d in dirty_documents(440, seed=11)])
     add("own/sample", "unlabelled", [d["text"] for d in sample_documents(400, seed=11)])
@@ -147,8 +186,12 @@ def run_child(engine: str, corpus_path: str, out_path: str) -> None:
     else:
         steps = datatrove_steps()
 
+    def document(r):
+        meta = {k: r[k] for k in ("url", "title") if r.get(k)}
+        return Document(text=r["text"], id=r["id"], metadata=meta)
+
     def pipeline(recs):
-        data = (Document(text=r["text"], id=r["id"]) for r in recs)
+        data = (document(r) for r in recs)
         for step in steps:
             data = step.run(data, 0, 1)
         return [doc.id for doc in data]
@@ -165,6 +208,23 @@ def run_child(engine: str, corpus_path: str, out_path: str) -> None:
                 n = value.total if hasattr(value, "total") else value
                 reasons[f"{step.name}/{key}"] = reasons.get(f"{step.name}/{key}", 0) + int(n)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    why = {}  # untimed second pass: the first rule each dropped document fails, with its value
+    for r in records:
+        if r["source"].startswith("own/"):
+            continue
+        doc = document(r)
+        for step in steps:
+            if engine == "jinglian":
+                verdict = step.check(doc)
+                if verdict is not None:
+                    rule, value = verdict if isinstance(verdict, tuple) else (verdict, None)
+                    why[r["id"]] = f"{step.name}/{rule}={value}"
+                    break
+            else:
+                verdict = step.filter(doc)
+                if verdict is not True:
+                    why[r["id"]] = f"{step.name.split()[-1]}/{verdict[1] if isinstance(verdict, tuple) else 'dropped'}"
+                    break
     Path(out_path).write_text(
         json.dumps(
             {
@@ -175,6 +235,7 @@ def run_child(engine: str, corpus_path: str, out_path: str) -> None:
                 "peak_mb": peak_mb,
                 "docs": len(records),
                 "reasons": reasons,
+                "why": why,
             },
             ensure_ascii=False,
         )
@@ -243,36 +304,64 @@ def _has_taskset() -> bool:
     return which("taskset") is not None
 
 
+def _share(ids: list[str], kept: set[str]) -> str:
+    k = sum(i in kept for i in ids)
+    return f"{k:>4}/{len(ids):<4} {k / len(ids):>6.1%}" if ids else "-"
+
+
 def report(corpus: list[dict], results: dict) -> None:
-    sources = sorted({d["source"] for d in corpus}, key=lambda s: (s.startswith("own"), s))
     kept = {e: set(r["kept"]) for e, r in results.items()}
-    print(f"\n{len(corpus)} documents, one core each\n")
-    print(f"{'engine':<10} {'docs/s':>8} {'start-up s':>10} {'peak MB':>8}  kept")
-    for e, r in results.items():
-        print(
-            f"{e:<10} {r['docs'] / r['seconds']:>8.1f} {r['startup_s']:>10.1f} {r['peak_mb']:>8.0f}  {len(kept[e])}/{r['docs']}"
-        )
-    print("\nkept share by source (clean sources should stay high, dirty ones low)")
-    print(f"{'source':<46} {'label':<11} {'n':>5} " + " ".join(f"{e:>10}" for e in results))
-    for source in sources:
+    engines = list(results)
+    print(f"\n{len(corpus)} documents; each engine in its own process on one core (shared machine)\n")
+    print("REAL DATA (../shared/data): kept / documents per set; clean sets should stay high, dirty low")
+    print(f"{'set':<34} {'label':<7} " + " ".join(f"{e + ' kept':>17}" for e in engines))
+    rows = []
+    cc = [d for d in corpus if d["source"] == "cc_zh_2022_49"]
+    if cc:
+        rows += [
+            ("cc_zh_2022_49 keep (all)", "clean", [d["id"] for d in cc if d["label"] == "clean"]),
+            ("cc_zh_2022_49 keep, Chinese text", "clean", [d["id"] for d in cc if d["label"] == "clean" and d["zh"]]),
+            ("cc_zh_2022_49 drop, high conf.", "dirty",
+             [d["id"] for d in cc if d["label"] == "dirty" and d["confidence"] == "high"]),
+            ("cc_zh_2022_49 drop, low conf.", "dirty",
+             [d["id"] for d in cc if d["label"] == "dirty" and d["confidence"] == "low"]),
+        ]
+    for source, _, label in REAL_SETS[1:]:
         ids = [d["id"] for d in corpus if d["source"] == source]
-        label = next(d["label"] for d in corpus if d["source"] == source)
-        shares = " ".join(f"{sum(i in kept[e] for i in ids) / len(ids):>10.1%}" for e in results)
-        print(f"{source:<46} {label:<11} {len(ids):>5} {shares}")
-    for label in ("clean", "dirty"):
-        ids = [d["id"] for d in corpus if d["label"] == label]
-        shares = " ".join(f"{sum(i in kept[e] for i in ids) / len(ids):>10.1%}" for e in results)
-        print(f"{'ALL ' + label:<46} {label:<11} {len(ids):>5} {shares}")
+        if ids:
+            rows.append((source, label, ids))
+    for name, label, ids in rows:
+        print(f"{name:<34} {label:<7} " + " ".join(f"{_share(ids, kept[e]):>17}" for e in engines))
+    if cc:
+        print("\ncc_zh_2022_49 by category: dropped / documents (keep = labelled good: should be 0 dropped)")
+        print(f"{'category':<16} {'n':>3} " + " ".join(f"{e + ' dropped':>18}" for e in engines))
+        for cat in sorted({d["category"] for d in cc}, key=lambda c: (c not in ("news", "article", "story", "instructional", "encyclopedic"), c)):
+            ids = [d["id"] for d in cc if d["category"] == cat]
+            print(f"{cat:<16} {len(ids):>3} " + " ".join(f"{sum(i not in kept[e] for i in ids):>18}" for e in engines))
+    real = [d for d in corpus if not d["source"].startswith("own/")]
+    for e in engines:
+        why = results[e].get("why", {})
+        false_drops = [d for d in real if d["label"] == "clean" and d["id"] not in kept[e]]
+        print(f"\n{e}: false drops on the real sets ({len(false_drops)}), first rule failed")
+        for d in false_drops:
+            print(f"  {d['id']:<36} {d.get('category', ''):<13} {why.get(d['id'], '?')}")
+        if e == "jinglian":
+            slipped = [d for d in real if d["label"] == "dirty" and d["id"] in kept[e]]
+            print(f"{e}: dirty documents kept on the real sets ({len(slipped)})")
+            for d in slipped:
+                print(f"  {d['id']:<36} {d.get('category', ''):<13} {d.get('confidence', '')}")
+    print("\nGENERATED documents (jinglian's own corpus.sample; not real data): kept share")
+    for source in ("own/clean_web", "own/dirty", "own/sample"):
+        ids = [d["id"] for d in corpus if d["source"] == source]
+        label = next((d["label"] for d in corpus if d["source"] == source), "")
+        print(f"{source:<34} {label:<11} " + " ".join(f"{_share(ids, kept[e]):>17}" for e in engines))
+    print(f"\n{'engine':<10} {'docs/s':>8} {'start-up s':>10} {'peak MB':>8}  kept   (one core each, shared machine)")
+    for e, r in results.items():
+        print(f"{e:<10} {r['docs'] / r['seconds']:>8.1f} {r['startup_s']:>10.1f} {r['peak_mb']:>8.0f}  {len(kept[e])}/{r['docs']}")
     if len(results) == 2:
-        a, b = list(results)
-        both = sum(1 for d in corpus if d["id"] in kept[a] and d["id"] in kept[b])
-        neither = sum(1 for d in corpus if d["id"] not in kept[a] and d["id"] not in kept[b])
-        print(
-            f"\nagreement: {(both + neither) / len(corpus):.1%} (both keep {both}, both drop {neither}, "
-            f"only {a} keeps {len(kept[a] - kept[b])}, only {b} keeps {len(kept[b] - kept[a])})"
-        )
+        a, b = engines
         ra, rb = (results[e]["docs"] / results[e]["seconds"] for e in (a, b))
-        print(f"speed: {a} {ra / rb:.1f}x {b} (docs/s per core)")
+        print(f"speed: {a} {ra / rb:.1f}x {b} (docs/s per core, same run)")
     for e, r in results.items():
         top = sorted(r["reasons"].items(), key=lambda kv: -kv[1])[:12]
         print(f"\n{e} drops: " + ", ".join(f"{k}: {v}" for k, v in top))

@@ -11,7 +11,7 @@ and punctuation rules never see. Threshold 2.0: measured (see ``bench/filters.py
 
 Matching runs on the text lower-cased with whitespace removed, so ``百 家 乐`` and ``BET365`` match;
 a term of Latin letters and digits (``yabo``, ``hth``) must not touch another Latin letter, so
-``hth`` does not match inside ``eighth``. Hits in the title and first lines (``first_lines``) count
+``hth`` does not match inside ``eighth``. Hits in the title (the ``first_lines`` and ``metadata["title"]``) count
 ``first_lines_weight`` times: spam injects brands there. Besides the score, the **density**
 ``blocklist_density`` = score x 1,000 / max(Han characters, ``min_density_han_chars``) (unit:
 weighted hits per 1,000 Han characters) judges long pages by how much of them is spam, so a
@@ -40,7 +40,7 @@ from pathlib import Path
 from datatrove.data import Document
 
 from jinglian.corpus.filters.rules import ProfileError, RuleFilter, RuleSpec
-from jinglian.corpus.filters.textstats import HAN_RE
+from jinglian.corpus.filters.textstats import HAN_RE, traditional_forms
 
 DEFAULT_LIST = "default"
 BUNDLED_LISTS = {DEFAULT_LIST: "blocklist_zh.txt", "spam_terms": "spam_terms_zh.txt"}
@@ -144,6 +144,9 @@ class Blocklist(RuleFilter):
         automaton = ahocorasick.Automaton()
         for term in self.terms:
             automaton.add_word(term, term)
+            for variant in traditional_forms(term):  # 百家樂, 時時彩: the same term, same weight
+                if variant not in self.terms:
+                    automaton.add_word(variant, term)
         automaton.make_automaton()
         return automaton
 
@@ -163,12 +166,14 @@ class Blocklist(RuleFilter):
             found[term] += 1
         return found
 
-    def score(self, text: str) -> tuple[float, dict[str, float], list[str]]:
+    def score(self, text: str, title: str = "") -> tuple[float, dict[str, float], list[str]]:
+        """(score, per-category score, top terms); ``title`` (metadata) counts as a first line."""
         found = self.matches(text)
-        head = Counter()
+        head = self.matches(title) if title and self.first_lines_weight != 1.0 else Counter()
+        found.update(term for term in head if term not in found)
         lines = text.lstrip().split("\n", self.first_lines)
         if self.first_lines and self.first_lines_weight != 1.0 and len(lines) > self.first_lines:
-            head = self.matches("\n".join(lines[: self.first_lines]))  # a one-paragraph text has no title
+            head.update(self.matches("\n".join(lines[: self.first_lines])))  # one paragraph: no title
         per_category: dict[str, float] = {}
         weighted = {}
         for term, count in found.items():
@@ -180,7 +185,7 @@ class Blocklist(RuleFilter):
         return sum(weighted.values()), {k: round(v, 3) for k, v in per_category.items()}, top
 
     def statistics(self, doc: Document) -> Iterator[tuple[str, float]]:
-        total, per_category, top = self.score(doc.text)
+        total, per_category, top = self.score(doc.text, str(doc.metadata.get("title") or ""))
         # strings, not list/dict: the same type on every document whether or not anything matched
         doc.metadata["blocklist_terms"] = ",".join(top)
         doc.metadata["blocklist_categories"] = ",".join(f"{k}={v:g}" for k, v in sorted(per_category.items()))

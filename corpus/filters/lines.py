@@ -30,10 +30,10 @@ from collections.abc import Iterator, Mapping
 from datatrove.data import Document
 
 from jinglian.corpus.filters.rules import RuleFilter, RuleSpec
-from jinglian.corpus.filters.textstats import HAN_RE, TERMINAL_PUNCTUATION
+from jinglian.corpus.filters.textstats import HAN_RE, TERMINAL_PUNCTUATION, both_scripts
 
 # Short lines (< short_boilerplate_chars) with one of these are site furniture, not prose.
-BOILERPLATE_RE = re.compile(
+BOILERPLATE_RE = re.compile(both_scripts(
     r"上一篇|下一篇|上一页|下一页|上一章|下一章|上一条|下一条|返回顶部|返回列表|返回首页|返回目录"
     r"|当前位置|您的位置|你的位置|所在位置|您现在的位置|首页\s*[>»›/＞]|[>»›＞]\s*正文"
     r"|扫一扫|扫码|关注我们|关注微信|微信公众号|公众号|分享到|分享至|一键分享|收藏本站|加入收藏|设为首页"
@@ -44,12 +44,13 @@ BOILERPLATE_RE = re.compile(
     r"|阅读[(（:：]|点击[:：数量(（]|评论[(（:：]|点赞|热门标签|标签[:：]|关键词[:：]|关键字[:：]|tags?[:：]"
     r"|相关文章|相关阅读|相关推荐|推荐阅读|热门推荐|热门文章|最新文章|猜你喜欢|随便看看|精彩推荐|延伸阅读"
     r"|更多\s*[>»]|查看更多|阅读全文|点击查看|展开全文|打印本页|关闭窗口|字号|字体大小|本文地址|本文链接"
-    r"|版权所有|copyright|©|备案|all rights reserved|powered by|技术支持|网站建设|主办单位|承办单位",
+    r"|版权所有|copyright|©|备案|all rights reserved|powered by|技术支持|网站建设|主办单位|承办单位"
+    r"|登入|注册|会员|讨论区"),
     re.I,
 )
 # Footer marks that make a line boilerplate at any length.
-FOOTER_RE = re.compile(
-    r"版权所有|copyright\s*(?:©|\(c\)|\d{4})|©\s*\d{4}|icp\s*[备证]|公网安备|all rights reserved|powered by",
+FOOTER_RE = re.compile(both_scripts(
+    r"版权所有|copyright\s*(?:©|\(c\)|\d{4})|©\s*\d{4}|icp\s*[备证]|公网安备|all rights reserved|powered by"),
     re.I,
 )
 # What is left of a "numbers and dates" line once these are removed: nothing.

@@ -15,6 +15,9 @@ rule                         statistic and unit                                t
                              / non-whitespace characters
 ``max_error_page``           1 when a short page (< 300 Han characters) says   error pages
                              404 / 页面不存在 / 已删除 / 域名已过期 ..., else 0     (issue 11)
+``max_gambling_site_title``  1 when the title names a gambling site: digits    spam site farms
+                             glued to 娱乐/电子游戏/体育/官网/棋牌 (6163银河电子    (issue 11)
+                             游戏网站), else 0
 ``max_medical_ad_score``     distinct hospital-advert phrases (哪家医院好,        measured: a medical
                              预约挂号, 咨询热线, 乘车路线, 治愈率 ...), doubled    Q&A has 0-1, an
                              when a disease that such ads target is named      advert 3+
@@ -29,20 +32,21 @@ from collections.abc import Iterator, Mapping
 from datatrove.data import Document
 
 from jinglian.corpus.filters.rules import RuleFilter, RuleSpec
-from jinglian.corpus.filters.textstats import HAN_RE, WHITESPACE_RE
+from jinglian.corpus.filters.textstats import HAN_RE, WHITESPACE_RE, both_scripts
 
-CATALOGUE_RE = re.compile(
+CATALOGUE_RE = re.compile(both_scripts(
     r"型号|规格|参数|报价|询价|价格|单价|市场价|批发|起订|库存|货号|包装|材质|尺寸|产地|品牌[:：]|厂家|供应"
     r"|加入购物车|立即购买|购物车|在线订购|产品中心|产品展示|产品分类|产品列表|产品详情|产品说明|产品参数|技术参数"
     r"|简要描述|在线留言|在线询价|立即咨询|获取报价|服务热线|销售热线|联系我们|联系方式|销量|运费|包邮|现货"
-)
-_COMPANY_TITLE_RE = re.compile(r"有限公司|有限责任公司|股份公司|集团|制造厂|工厂|商城|旗舰店|专卖店|批发")
+))
+_COMPANY_TITLE_RE = re.compile(both_scripts(r"有限公司|有限责任公司|股份公司|集团|制造厂|工厂|商城|旗舰店|专卖店|批发"))
 _SENTENCE_END = re.compile(r"[。！？!?]")
 _KEYWORD_RUN_RE = re.compile(r"^(?:[^，,、|。！？]{2,10}[，,、|]\s*){5,}[^，,、|。！？]{2,10}[，,、|]?$")
-ERROR_RE = re.compile(
+ERROR_RE = re.compile(both_scripts(
     r"(?<!\d)404\s*(?:错误|error|not found|页面)|(?:错误|error)\s*(?:代码)?[:：]?\s*404|页面不存在|页面未找到|找不到(?:该|此)?页面|您(?:所)?访问的页面|内容(?:已被|已)删除|该内容已删除|文章不存在"
     r"|帖子(?:已被删除|不存在)|信息已过期|域名(?:已)?(?:过期|到期)|网站(?:已)?(?:过期|到期|关闭)|空间(?:已)?(?:过期|到期)"
-    r"|page not found|not found|正在建设中|暂无(?:内容|数据)|网站维护中",
+    r"|page not found|not found|正在建设中|暂无(?:内容|数据)|网站维护中"
+    r"|请先登录|您需要登录|您必须(?:先)?(?:注册|登录|登入)|(?:登录|登入|注册)后才能|没有权限|无权(?:访问|查看)|权限不足"),
     re.I,
 )
 MEDICAL_AD_PHRASES = (
@@ -50,12 +54,17 @@ MEDICAL_AD_PHRASES = (
     "网上预约", "免费咨询", "在线咨询", "咨询热线", "预约热线", "咨询电话", "乘车路线", "来院路线", "专家在线",
     "特色疗法", "治愈率", "根治", "包治", "无效退款", "费用多少", "多少钱", "特需门诊", "专家团队", "名医",
 )
-MEDICAL_AD_RE = re.compile("|".join(MEDICAL_AD_PHRASES) + r"|(?:扫描|扫)二维码.{0,4}预约|随时预约")
+MEDICAL_AD_RE = re.compile(both_scripts("|".join(MEDICAL_AD_PHRASES) + r"|(?:扫描|扫)二维码.{0,4}预约|随时预约"))
 # Diseases and services that hospital-advert SEO targets (private "专科" hospitals).
-AD_DISEASE_RE = re.compile(
+AD_DISEASE_RE = re.compile(both_scripts(
     r"白癜风|牛皮癣|银屑病|癫痫|羊癫疯|不孕|不育|男科|妇科|阳痿|早泄|前列腺|包皮|性病|尖锐湿疣|梅毒|淋病|人流|无痛人流"
     r"|流产|狐臭|腋臭|痔疮|肛肠|肛瘘|鼻炎|湿疹|荨麻疹|脱发|斑秃|近视手术|割双眼皮|隆胸|整形|抑郁症|精神病|乙肝"
-)
+))
+# A gambling site's name in the title: digits glued to a brand-like word and a gambling service,
+# e.g. "6163银河电子游戏网站", "3983金沙娱乐", "188体育官网".
+GAMBLING_SITE_RE = re.compile(both_scripts(
+    r"\d{3,}[\u4e00-\u9fffA-Za-z]{0,4}(?:娱乐|电子游戏|电子游艺|游戏网站|棋牌|体育|彩票|官网|赌场|真人|游乐场)"
+))
 
 
 def catalogue_score(text: str) -> float:
@@ -72,7 +81,7 @@ def keyword_list_share(lines: list[str], chars: int) -> float:
 def medical_ad_score(text: str) -> float:
     phrases = len(set(MEDICAL_AD_RE.findall(text)))
     title = text.lstrip().split("\n", 1)[0]
-    if re.search(AD_DISEASE_RE.pattern + r".{0,6}医院", title):  # "XX白癜风医院" in the title
+    if re.search(f"(?:{AD_DISEASE_RE.pattern}).{{0,6}}医院", title):  # "XX白癜风医院" in the title
         phrases += 2
     return phrases * (2.0 if AD_DISEASE_RE.search(text) else 1.0)
 
@@ -85,6 +94,7 @@ class PageTypes(RuleFilter):
         "max_catalogue_score": RuleSpec("shop/spec words per sentence", "measured"),
         "max_keyword_list_share": RuleSpec("share of non-whitespace characters", "measured"),
         "max_error_page": RuleSpec("1 if a short page is an error page", "issue 11"),
+        "max_gambling_site_title": RuleSpec("1 if the title names a gambling site", "issue 11"),
         "max_medical_ad_score": RuleSpec("hospital-advert phrases (x2 with a target disease)", "measured"),
     }
 
@@ -103,3 +113,5 @@ class PageTypes(RuleFilter):
         yield "catalogue_score", catalogue_score(text), len(lines) >= self.min_lines
         yield "keyword_list_share", keyword_list_share(lines, len(WHITESPACE_RE.sub("", text)))
         yield "medical_ad_score", medical_ad_score(text)
+        title = lines[0] if len(lines) > 1 else ""
+        yield "gambling_site_title", int(bool(GAMBLING_SITE_RE.search(title)))

@@ -197,3 +197,25 @@ def single_char_word_share(words: list[str]) -> float:
     if not han_words:
         return 0.0
     return sum(1 for w in han_words if len(w) == 1) / len(han_words)
+
+
+@lru_cache(maxsize=1)
+def _s2t():
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def both_scripts(pattern: str) -> str:
+    """A regex written in simplified characters, widened to match the traditional spelling too.
+
+    ``curate`` converts traditional text before filtering, but a step used on its own (or on
+    ``--no-t2s`` input) still meets 版權所有 and 註冊: OpenCC maps the pattern's Han characters.
+    """
+    traditional = _s2t().convert(pattern)
+    return pattern if traditional == pattern else f"(?:{pattern})|(?:{traditional})"
+
+
+def traditional_forms(term: str) -> set[str]:
+    """The traditional spellings of a simplified term (OpenCC s2t), without the term itself."""
+    return {_s2t().convert(term)} - {term}

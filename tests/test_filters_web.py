@@ -1,0 +1,231 @@
+"""The zh-web rules on realistic web pages: line cleaning, spam terms, page types, URL signals.
+
+Every page here is written for these tests (no shared data): the shapes are those of real
+Chinese web pages (a news article inside its site's menus and footer, a product page, a hospital
+advert, a teaser list, an error page), the wording is ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from datatrove.data import Document
+
+from jinglian.corpus.filters import filter_steps
+from jinglian.corpus.filters.blocklists import Blocklist
+from jinglian.corpus.filters.lines import LineCleaner
+from jinglian.corpus.filters.pagetypes import PageTypes, medical_ad_score
+from jinglian.corpus.filters.urls import URLSignals, url_signals
+
+ARTICLE_BODY = [
+    "本报讯（记者 李明）今年秋粮收购工作已全面展开，省粮食和物资储备局近日召开专题会议，部署收购期间的市场监测与服务保障。",
+    "据介绍，全省今年秋粮播种面积稳中有增，玉米、水稻等主要品种长势良好，预计总产量与去年持平略增。",
+    "会议要求各地合理布设收购网点，方便农民就近售粮，严禁压级压价、拖欠售粮款等损害农民利益的行为。",
+    "粮食部门还将开通服务热线，及时受理农民反映的问题，并组织技术人员下乡，指导农户科学晾晒、安全储粮。",
+    "业内人士表示，随着烘干设施的普及，农户因天气原因造成的损失明显减少，售粮的时间也更加灵活。",
+]
+MENU = ["首页", "新闻中心", "本地 国内 国际 财经 体育 娱乐", "当前位置：首页 > 新闻中心 > 本地新闻"]
+FOOTER = [
+    "上一篇：我市举办农民丰收节庆祝活动",
+    "下一篇：冬季农业生产技术要点",
+    "扫一扫，关注我们",
+    "分享到：微信 微博 QQ空间",
+    "关于我们 | 联系我们 | 网站地图 | 免责声明",
+    "Copyright © 2022 某某日报社 版权所有 京ICP备12345678号",
+    "2022-10-18 09:30",
+]
+
+
+def page(title: str, body: list[str], menu=MENU, footer=FOOTER) -> str:
+    return "\n".join([title, *menu, title.split(" - ")[0], "2022年10月18日 来源：某某日报", *body, *footer])
+
+
+def run_profile(text: str, url: str = "", title: str = "") -> tuple[str | None, Document]:
+    """The first step of zh-web that drops the document (None: kept), and the document."""
+    meta = {k: v for k, v in (("url", url), ("title", title)) if v}
+    doc = Document(text=text, id="t", metadata=meta)
+    for step in filter_steps("zh-web"):
+        verdict = step.check(doc)
+        if verdict is not None:
+            rule = verdict[0] if isinstance(verdict, tuple) else verdict
+            return f"{step.name}/{rule}", doc
+    return None, doc
+
+
+# ---- line cleaning ---------------------------------------------------------------------------
+
+
+def test_good_article_with_menu_and_footer_survives_and_loses_the_boilerplate():
+    text = page("秋粮收购全面展开 - 某某新闻网", ARTICLE_BODY)
+    verdict, doc = run_profile(text)
+    assert verdict is None
+    for line in ARTICLE_BODY:
+        assert line in doc.text
+    for gone in ("当前位置", "上一篇", "扫一扫", "版权所有", "ICP", "网站地图", "本地 国内 国际", "2022-10-18 09:30"):
+        assert gone not in doc.text, gone
+    assert doc.metadata["lines_removed"] >= 10
+    assert 0.2 < doc.metadata["chars_removed_share"] < 0.6
+
+
+def test_cleaner_keeps_headings_above_their_paragraph_and_single_paragraphs_whole():
+    cleaner = LineCleaner()
+    kept, removed = cleaner.clean("\n".join(["标签：粮食", "一、收购网点", ARTICLE_BODY[2], "相关阅读"]))
+    assert kept == ["一、收购网点", ARTICLE_BODY[2]]
+    assert removed == ["标签：粮食", "相关阅读"]
+    one = "登录注册是很多网站的第一步，本段讨论它的设计。"
+    assert cleaner.clean(one) == ([one], [])
+
+
+def test_teaser_lists_are_removed_and_a_page_of_only_boilerplate_is_dropped():
+    teasers = [f"第{i}期：秋季养生的几个小窍门，专家建议多喝温水、少吃生冷食物，还要注意..." for i in range(1, 7)]
+    kept, removed = LineCleaner().clean("\n".join(["养生专栏", *teasers, "更多>>"]))
+    assert not any(t in kept for t in teasers) and len(removed) >= 7
+    nav = "\n".join(["网站首页", *MENU, "登录 | 注册", "热门标签：养生 健康 饮食", *FOOTER])
+    verdict, _ = run_profile(nav)
+    assert verdict in ("lines/max_chars_removed_share", "lines/min_kept_han_chars")
+
+
+def test_line_cleaner_step_rewrites_text_and_its_books_balance():
+    cleaner = LineCleaner({"max_chars_removed_share": 0.85})
+    docs = [Document(text=page("秋粮收购全面展开 - 某某新闻网", ARTICLE_BODY), id="a"),
+            Document(text="\n".join(MENU + FOOTER), id="b")]
+    out = list(cleaner.run(iter(docs)))
+    assert [d.id for d in out] == ["a"] and "版权所有" not in out[0].text
+    stats = cleaner.stats.stats
+    dropped = sum(v.total for k, v in stats.items() if k.startswith("dropped/"))
+    assert stats["in"].total == stats["kept"].total + dropped == 2
+
+
+# ---- spam terms ------------------------------------------------------------------------------
+
+
+def test_one_brand_injected_into_the_title_of_a_normal_page_is_caught():
+    text = page("开云体育官网-秋粮收购全面展开 - 某某新闻网", ARTICLE_BODY)
+    verdict, doc = run_profile(text)
+    assert verdict == "blocklist/max_blocklist_score"
+    assert "开云体育" in doc.metadata["blocklist_terms"]
+    # the same page without the brand is kept, and the brand in an ordinary word is not spam
+    assert run_profile(page("秋粮收购全面展开 - 某某新闻网", ARTICLE_BODY))[0] is None
+    kering = "开云集团旗下品牌今年第三季度销售额同比增长，集团表示将继续投资皮具业务。"
+    assert Blocklist(lists=["spam_terms"]).score(kering)[0] == 0
+
+
+def test_pinyin_brand_on_a_product_page_and_latin_word_boundaries():
+    blocklist = Blocklist(lists=["spam_terms"], first_lines=3, first_lines_weight=3.0)
+    seafood = "冻生开杂色蛤肉\nyabo手机版登录:冻生开杂色蛤肉\n规格：1公斤每袋，冷冻保存。\n产地直发，新鲜冷冻。"
+    score, categories, terms = blocklist.score(seafood)
+    assert "yabo" in terms and score > 4.0 and "gambling_brand" in categories
+    assert blocklist.score("He finished eighth in the race, and it was a healthy result.")[0] == 0
+
+
+def test_traditional_spellings_match_the_same_terms():
+    blocklist = Blocklist(lists=["spam_terms"])
+    assert "百家乐" in blocklist.score("線上百家樂真人視訊，註冊送彩金")[2]
+
+
+def test_density_keeps_a_long_article_with_one_weak_word_and_drops_a_short_porn_stub():
+    blocklist = Blocklist({"max_blocklist_density": 2.5}, lists=["default", "spam_terms"])
+    long_article = "\n".join(ARTICLE_BODY * 4) + "\n电影中有少量激情场面，但不影响全片的叙事。"
+    assert blocklist.check(Document(text=long_article, id="a")) is None
+    stub = "免费在线观看成人视频，日本AV女优高清无码。"
+    assert blocklist.check(Document(text=stub, id="b"))[0] == "max_blocklist_density"
+
+
+# ---- page types ------------------------------------------------------------------------------
+
+
+HOSPITAL_QA = [
+    "问：孩子反复咳嗽两周，夜里加重，需要做哪些检查？",
+    "答：您好，根据您的描述，孩子可能存在咳嗽变异性哮喘或者鼻后滴漏的情况。建议先到儿科门诊就诊，医生会根据听诊结果决定是否需要拍胸片。",
+    "平时要注意室内通风，避免接触烟雾和冷空气，饮食以清淡为主。如果出现发热、呼吸急促，应及时就医。",
+    "以上解答仅供参考，具体诊疗请遵医嘱。",
+]
+
+
+def test_medical_qa_on_a_hospital_site_is_not_automatically_spam():
+    text = "\n".join(["孩子反复咳嗽怎么办_某某市人民医院", "首页 医院概况 科室导航 专家介绍 就医指南", *HOSPITAL_QA,
+                      "预约挂号 | 来院路线 | 联系我们", "版权所有 © 某某市人民医院"])
+    verdict, doc = run_profile(text, url="https://www.example-hospital.cn/qa/1234.html")
+    assert verdict is None
+    assert doc.metadata["medical_ad_score"] <= 5
+
+
+def test_hospital_advert_is_dropped():
+    advert = "\n".join([
+        "白癜风哪家医院好_治疗白癜风最好的医院-某地白癜风专科医院",
+        "白癜风是一种常见的皮肤病，我院专家团队采用特色疗法，治愈率高，不复发。",
+        "在线咨询 预约挂号 乘车路线",
+        "咨询热线：400-000-0000，免费咨询，专家在线为您解答。",
+        "白癜风治疗费用多少钱？具体要根据病情来定，欢迎来院检查。",
+    ])
+    assert medical_ad_score(advert) > 5
+    assert run_profile(advert)[0] == "page_types/max_medical_ad_score"
+
+
+def test_product_catalogue_error_page_keyword_stuffing_and_gambling_site_title():
+    types = PageTypes({"max_catalogue_score": 2.0, "max_error_page": 0, "max_keyword_list_share": 0.3,
+                       "max_gambling_site_title": 0})
+    catalogue = "\n".join([
+        "不锈钢离心泵 - 某某泵业制造有限公司", "产品中心", "型号：ISW50-160", "规格：DN50", "价格：面议",
+        "品牌：某某", "产地：浙江", "在线询价", "加入购物车", "联系我们", "服务热线：400-000-0000",
+    ])
+    assert types.check(Document(text=catalogue, id="c"))[0] == "max_catalogue_score"
+    error = "404 Not Found\n抱歉，您访问的页面不存在或已被删除。\n返回首页"
+    assert types.check(Document(text=error, id="e"))[0] == "max_error_page"
+    stuffed = "\n".join([
+        "上海装修公司",
+        "上海装修公司,上海装修,装修公司排名,家装公司,上海装饰公司,装修报价,装修效果图,别墅装修",
+        "上海装修公司哪家好,上海装修价格,老房翻新,二手房装修,办公室装修,厂房装修,店面装修",
+        "我们提供装修服务。",
+    ])
+    assert types.check(Document(text=stuffed, id="k"))[0] == "max_keyword_list_share"
+    farm = "秋粮收购全面展开-6163银河电子游戏网站\n" + "\n".join(ARTICLE_BODY)
+    assert types.check(Document(text=farm, id="g"))[0] == "max_gambling_site_title"
+    article = page("秋粮收购全面展开 - 某某新闻网", ARTICLE_BODY)
+    assert types.check(Document(text=article, id="a")) is None
+
+
+# ---- URL signals -----------------------------------------------------------------------------
+
+
+def test_url_signals_brand_pinyin_in_the_host_and_numeric_hosts():
+    assert url_signals("https://www.kaiyun-sports.com/news/1.html")[0] >= 2.0
+    assert url_signals("http://hth888.cc/a/1.html")[0] >= 2.0
+    assert url_signals("http://bdf.8441665.cn/7c62c/54333.html")[1] == ["host:numeric"]
+    for ok in ("https://www.sina.com.cn/news/1.html", "https://www.4399.com/", "https://www.12306.cn/",
+               "https://www.health.gov.cn/eighth", "https://www.163.com/a.html"):
+        assert url_signals(ok)[0] == 0.0, ok
+    urls = URLSignals({"max_url_spam_score": 1.5})
+    assert urls.check(Document(text="x", id="a", metadata={"url": "https://yabo-app.net/x"}))[0] == "max_url_spam_score"
+    assert urls.check(Document(text="x", id="b", metadata={"url": "http://8441665.cn/x"})) is None
+    assert urls.check(Document(text="x", id="c")) is None  # no URL: recorded, not judged
+
+
+UT1_OFFLINE = """
+import json, socket, sys
+def no_network(*args, **kwargs):
+    raise OSError("network is switched off in this test")
+socket.socket.connect = no_network
+socket.create_connection = no_network
+from datatrove.data import Document
+from jinglian.corpus.filters.urls import URLSignals
+step = URLSignals({"max_ut1_blocked": 0}, ut1=True)
+out = {}
+for url in sys.argv[1:]:
+    out[url] = step.check(Document(text="x", id="a", metadata={"url": url}))
+print(json.dumps(out))
+"""
+
+
+def test_ut1_url_filter_runs_with_the_network_absent(tmp_path):
+    env = dict(os.environ, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1")
+    urls = ["https://www.pornhub.com/view_video.php", "https://news.sina.com.cn/c/2022-10-18/doc.shtml"]
+    result = subprocess.run([sys.executable, "-c", UT1_OFFLINE, *urls], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out[urls[0]][0] == "max_ut1_blocked"
+    assert out[urls[1]] is None
