@@ -405,6 +405,7 @@ def main() -> None:
     parser.add_argument("--format", default="jsonl", help="jinglian's output: jsonl (gzip) | parquet")
     parser.add_argument("--keep", action="store_true", help="keep the corpus and outputs")
     parser.add_argument("--layout", default="16x7", help="jinglian LSH bands x rows, to compare layouts")
+    parser.add_argument("--short-pairs", type=int, default=3000, help="short-text pairs (dedup_short.py); 0: skip")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -491,6 +492,8 @@ def main() -> None:
         verified = config.detection_probability(mid, verified=True)
         print(f"| {int(b) / 10:.1f}-{(int(b) + 1) / 10:.1f} | {n} | {band:.2f} | {verified:.2f} | {cells} |")
 
+    if args.short_pairs:  # the short-text set, same run: recall at 3-gram J >= 0.8 by length
+        print("\n" + "\n".join(__import__("dedup_short").evaluate_short(args.short_pairs, args.seed)))
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -124,10 +124,9 @@ def curate(
             wall = sum(r.wall_seconds for r in results)
             if index:
                 from jinglian.corpus.dedup.index import DedupIndex
-                from jinglian.corpus.dedup.minhash import DedupConfig
                 from jinglian.corpus.dedup.runner import update_index
 
-                config = DedupConfig.for_threshold(threshold)
+                config = opts.dedup_config()
                 update_index(DedupIndex.open(index, config), out / "dedup", n_tasks, config)
     if executor == "slurm":
         console.print(f"submitted to Slurm; logs and stats will appear under {out / 'logs'}")

@@ -16,6 +16,7 @@ from jinglian.cli import (
     stage_progress,
     user_errors,
 )
+from jinglian.corpus.dedup.minhash import SHORT_BELOW
 
 DEDUP_EXAMPLE = """
 Example:
@@ -55,6 +56,10 @@ def dedup(
         bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")
     ] = True,
     ngram: Annotated[int, typer.Option(help="Characters per shingle.")] = 5,
+    short_ngram: Annotated[int, typer.Option(help="Characters per shingle for short texts.")] = 3,
+    short_below: Annotated[
+        int, typer.Option(help="Texts shorter than this (letters and digits) use --short-ngram; 0: off.")
+    ] = SHORT_BELOW,
     bands: Annotated[
         int | None, typer.Option(help="LSH bands (default: chosen from --threshold; 16 at 0.7).")
     ] = None,
@@ -77,10 +82,11 @@ def dedup(
         files = expand_inputs(inputs)
         if (bands is None) != (rows is None):
             fail("give both --bands and --rows, or neither (then they follow --threshold)")
+        rule = {"ngram": ngram, "short_ngram": short_ngram, "short_below": short_below, "t2s": t2s}
         config = (
-            DedupConfig.for_threshold(threshold, ngram=ngram)
+            DedupConfig.for_threshold(threshold, **rule)
             if bands is None
-            else DedupConfig(ngram=ngram, bands=bands, rows=rows, threshold=threshold)
+            else DedupConfig(bands=bands, rows=rows, threshold=threshold, **rule)
         )
         reader = {"text_key": text_key, "id_key": id_key, "txt_mode": txt_mode, "on_error": on_error}
         with stage_progress("dedup") as on_stage:
@@ -92,7 +98,6 @@ def dedup(
                 workers=workers,
                 executor=executor,
                 fmt=fmt,
-                t2s=t2s,
                 reader_options=reader,
                 on_stage=on_stage,
             )

@@ -39,6 +39,12 @@ class CurateOptions:
     text_key: str = "text"
     id_key: str = "id"
 
+    def dedup_config(self):
+        """The dedup settings of this run (the LSH layout follows the threshold)."""
+        from jinglian.corpus.dedup.minhash import DedupConfig
+
+        return DedupConfig.for_threshold(self.threshold, t2s=self.t2s)
+
 
 def source_steps(files: list[str], opts: CurateOptions, rejects: str) -> list[PipelineStep]:
     """Read (and, for web input, extract), normalize, filter: everything before dedup."""
@@ -67,17 +73,33 @@ def curate_pipeline(files: list[str], out: Path, opts: CurateOptions | None = No
     return source_steps(files, opts, str(out / "rejected")) + [document_writer(out / "documents", opts.fmt)]
 
 
+def in_rank_blocks(files: list[str], tasks: int) -> list[str]:
+    """``files`` reordered so that ``result[rank::tasks]`` (how the readers share files) is the
+    rank's contiguous block of the input order: rank 0 the first files, rank 1 the next, ...
+
+    Dedup keeps the document with the smallest (rank, position), so this makes the survivor the
+    earliest in input order (file order, then line) for any ``--tasks``; plain striding gave rank 0
+    files 0, 2, 4 and rank 1 files 1, 3, so a document of file 2 beat its copy in file 1.
+    """
+    tasks = max(1, min(tasks, len(files)))
+    result, start = list(files), 0
+    for rank in range(tasks):
+        size = len(files[rank::tasks])  # striding gives the first ranks one file more
+        result[rank::tasks] = files[start : start + size]
+        start += size
+    return result
+
+
 def curate_stages(files: list[str], out: Path, opts: CurateOptions, tasks: int):
     """The dedup form: the four dedup stages around the source steps (see the module docstring)."""
     from jinglian.corpus.dedup.index import DedupIndex
-    from jinglian.corpus.dedup.minhash import DedupConfig
     from jinglian.corpus.dedup.runner import ReplayReader, dedup_stages
 
     rejects = str(out / "rejected")
     work = out / "dedup"
-    config = DedupConfig.for_threshold(opts.threshold)
+    config = opts.dedup_config()
     return dedup_stages(
-        source=source_steps(files, opts, rejects),
+        source=source_steps(in_rank_blocks(files, tasks), opts, rejects),
         spill=[JsonlWriter(str(work / "stage1"), output_filename="${rank}.jsonl", compression=None)],  # no gzip: read back once
         replay=[ReplayReader(work / "stage1")],
         sink=[document_writer(out / "documents", opts.fmt)],
@@ -86,5 +108,4 @@ def curate_stages(files: list[str], out: Path, opts: CurateOptions, tasks: int):
         config=config,
         index=DedupIndex.open(opts.index_dir, config) if opts.index_dir else None,
         rejects_dir=rejects,
-        t2s=opts.t2s,
     )

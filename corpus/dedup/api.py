@@ -1,8 +1,8 @@
 """Deduplicate a list of strings in memory: near-duplicate prompts in SFT and preference data.
 
 Same keys, shingles, signatures, buckets and clusters as the corpus stages, without files or an
-executor. Instruction prompts are short, so a smaller ``ngram`` (3) usually suits them better than
-the corpus default; texts shorter than one shingle are compared exactly.
+executor. Short texts (prompts, titles) are shingled in 3-grams by the config's length rule
+(``DedupConfig.short_below``); texts shorter than one shingle are compared exactly.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ class Duplicate:
 
 
 def find_duplicates(
-    texts: list[str], config: DedupConfig = DEFAULT_CONFIG, *, t2s: bool = True
+    texts: list[str], config: DedupConfig = DEFAULT_CONFIG
 ) -> list[Duplicate]:
     """The duplicates among ``texts``, earliest kept; ``[i for i ... if i not in dup]`` dedups a list."""
     hasher = MinHasher(config)
-    keys = [dedup_key(t, t2s=t2s) for t in texts]
+    keys = [dedup_key(t, t2s=config.t2s) for t in texts]
     nodes = np.arange(len(texts), dtype=np.uint64)
     sigs, has_sig = hasher.signatures(keys)
     hashed = np.array([bool(k) for k in keys], bool)  # an empty key duplicates nothing
@@ -57,7 +57,7 @@ def find_duplicates(
     return result
 
 
-def deduplicate(texts: list[str], config: DedupConfig = DEFAULT_CONFIG, *, t2s: bool = True) -> list[str]:
+def deduplicate(texts: list[str], config: DedupConfig = DEFAULT_CONFIG) -> list[str]:
     """``texts`` without their duplicates, order kept."""
-    drop = {d.index for d in find_duplicates(texts, config, t2s=t2s)}
+    drop = {d.index for d in find_duplicates(texts, config)}
     return [t for i, t in enumerate(texts) if i not in drop]

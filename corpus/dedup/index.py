@@ -28,7 +28,15 @@ from jinglian.corpus.dedup.minhash import DedupConfig
 from jinglian.corpus.dedup.store import EMPTY, SignatureSet, StoreError, write_set
 
 FORMAT = "jinglian-dedup-index"
-VERSION = 1
+VERSION = 2  # 2: the identity records t2s, the key version and the short-text n-gram rule
+# What to tell a user whose run differs from the index in one setting
+_HINTS = {
+    "t2s": "use --t2s/--no-t2s as when the index was built",
+    "ngram": "use the --ngram the index was built with",
+    "short_ngram": "use the --short-ngram the index was built with",
+    "short_below": "use the --short-below the index was built with",
+    "num_perm": "use --bands x --rows giving the index's number of values",
+}
 
 
 class DedupIndexError(ValueError):
@@ -69,11 +77,14 @@ class DedupIndex:
             raise DedupIndexError(
                 f"{path}: index version {meta.get('version')}, this jinglian reads version {VERSION}"
             )
-        if meta.get("config") != self.config.identity():
-            raise DedupIndexError(
-                f"{path}: built with {meta.get('config')}, this run uses {self.config.identity()}; "
-                "use the same --ngram/--bands/--rows or a new index"
-            )
+        built, run = meta.get("config") or {}, self.config.identity()
+        for setting in run:
+            if built.get(setting) != run[setting]:
+                hint = _HINTS.get(setting, "it was built by another jinglian version")
+                raise DedupIndexError(
+                    f"{path}: index built with {setting}={built.get(setting)}, this run has "
+                    f"{setting}={run[setting]}; {hint}, or start a new index"
+                )
         for manifest in self._manifests():
             try:
                 info = json.loads(manifest.read_text(encoding="utf-8"))

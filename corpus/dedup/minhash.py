@@ -24,9 +24,21 @@ from functools import cached_property
 
 import numpy as np
 
-from jinglian.corpus.dedup.shingles import DEFAULT_NGRAM, batch_shingle_hashes, mix64, shingle_hashes
+from jinglian.corpus.dedup.shingles import (
+    DEFAULT_NGRAM,
+    KEY_VERSION,
+    SCHEME,
+    batch_shingle_hashes,
+    mix64,
+    shingle_hashes,
+)
 
 _LOW32 = np.uint64(0xFFFFFFFF)
+SHORT_NGRAM = 3  # characters per shingle below SHORT_BELOW (bench/dedup.py, short-text set)
+# Key length (letters and digits) under which SHORT_NGRAM applies. bench/dedup_short.py, recall at
+# true 3-gram J >= 0.8: 0.933 with 5-grams throughout, 0.983 / 0.991 / 0.993 with the rule at
+# 250 / 400 / 600; bench/dedup.py's long documents (keys > 550 characters) stay on 5-grams.
+SHORT_BELOW = 400
 _PROBES = 64  # probe steps tried per empty bin before a linear scan (only tiny documents get there)
 
 
@@ -34,11 +46,15 @@ _PROBES = 64  # probe steps tried per empty bin before a linear scan (only tiny 
 class DedupConfig:
     """Everything that decides which documents collide.
 
-    An index accepts any run whose *signatures* match (``identity``: ngram, number of values, seed,
-    scheme); the band layout, threshold and max_checks may change from run to run, since band keys
-    are computed from the stored signatures.
+    An index accepts any run whose keys and *signatures* match (``identity``: t2s, key version, the
+    n-gram rule, number of values, seed, scheme); the band layout, threshold and max_checks may
+    change from run to run, since band keys are computed from the stored signatures.
 
-    ngram: characters per shingle. bands x rows: the LSH layout (bands * rows = num_perm), the
+    ngram: characters per shingle for keys of at least ``short_below`` characters; shorter keys
+    (poems, titles, questions, prompts) use ``short_ngram``: one edited character removes
+    ``n`` of the ~``len`` shingles, so 5-grams of a 28-character poem lose a fifth of the set to one
+    variant character. ``short_below = 0`` uses ``ngram`` for every key. t2s: compare 繁 and 简 as
+    one (OpenCC t2s in the key). bands x rows: the LSH layout (bands * rows = num_perm), the
     detection S-curve is ``1 - (1 - J**rows)**bands`` before verification. threshold: a candidate
     pair is a duplicate when the signature-estimated Jaccard is at least this (so pairs far below
     it are never reported, whatever the banding let through). max_checks: members of one band
@@ -50,6 +66,9 @@ class DedupConfig:
     """
 
     ngram: int = DEFAULT_NGRAM
+    short_ngram: int = SHORT_NGRAM
+    short_below: int = SHORT_BELOW
+    t2s: bool = True
     bands: int = 16  # 16 x 7 by bench/dedup.py: recall 0.99 at 0.8 <= J < 0.85 (14 x 8: 0.97)
     rows: int = 7
     threshold: float = 0.7
@@ -61,8 +80,21 @@ class DedupConfig:
         return self.bands * self.rows
 
     def identity(self) -> dict:
-        """What must match between an index and a run: what the stored signatures depend on."""
-        return {"ngram": self.ngram, "num_perm": self.num_perm, "seed": self.seed, "scheme": "oph-od-v1"}
+        """What must match between an index and a run: every setting the keys and signatures depend on."""
+        return {
+            "t2s": self.t2s,
+            "key_version": KEY_VERSION,
+            "ngram": self.ngram,
+            "short_ngram": self.short_ngram if self.short_below else self.ngram,
+            "short_below": self.short_below if self.short_ngram != self.ngram else 0,
+            "num_perm": self.num_perm,
+            "seed": self.seed,
+            "scheme": SCHEME,
+        }
+
+    def ngram_for(self, length: int) -> int:
+        """Characters per shingle for a key of ``length`` characters."""
+        return self.short_ngram if length < self.short_below else self.ngram
 
     @classmethod
     def for_threshold(cls, threshold: float, num_perm: int = 112, **kwargs) -> DedupConfig:
@@ -81,8 +113,10 @@ class DedupConfig:
     def __post_init__(self):
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be a Jaccard similarity in (0, 1], not {self.threshold}")
-        if self.ngram < 1 or self.bands < 1 or self.rows < 1:
-            raise ValueError("ngram, bands and rows must be positive")
+        if self.ngram < 1 or self.short_ngram < 1 or self.bands < 1 or self.rows < 1:
+            raise ValueError("ngram, short_ngram, bands and rows must be positive")
+        if self.short_below < 0:
+            raise ValueError(f"short_below is a length in characters (0: off), not {self.short_below}")
 
     def detection_probability(self, j: float, verified: bool = False) -> float:
         """Chance that a pair of true Jaccard ``j`` shares a band (``verified``: and then passes the
@@ -142,7 +176,7 @@ class MinHasher:
         ``sigs`` is uint32 [len(keys), k] with zero rows where a key is shorter than one shingle.
         """
         k = self.k
-        hashes, doc = batch_shingle_hashes(keys, self.config.ngram, self.config.seed)
+        hashes, doc = self._batch_hashes(keys)
         with np.errstate(over="ignore"):
             bins = (((hashes >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32)).astype(np.intp)
         flat = doc * k + bins
@@ -155,6 +189,20 @@ class MinHasher:
             sigs[i] = self._densify(sigs[i], filled[i])
         sigs[~has] = 0
         return sigs, has
+
+    def _batch_hashes(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Shingle hashes of many keys, each key with the n-gram size of its length."""
+        cfg = self.config
+        lengths = np.fromiter((len(key) for key in keys), dtype=np.int64, count=len(keys))
+        short = lengths < cfg.short_below
+        if cfg.short_ngram == cfg.ngram or not short.any():
+            return batch_shingle_hashes(keys, cfg.ngram, cfg.seed)
+        hashes, doc = [], []
+        for n, rows in ((cfg.short_ngram, np.flatnonzero(short)), (cfg.ngram, np.flatnonzero(~short))):
+            h, d = batch_shingle_hashes([keys[i] for i in rows.tolist()], n, cfg.seed)
+            hashes.append(h)
+            doc.append(rows[d])
+        return np.concatenate(hashes), np.concatenate(doc)
 
     def _densify(self, sig: np.ndarray, filled: np.ndarray) -> np.ndarray:
         out = sig.copy()
@@ -170,7 +218,8 @@ class MinHasher:
 
     def signature(self, key: str) -> np.ndarray | None:
         """Signature of a dedup key (see :func:`~jinglian.corpus.dedup.shingles.dedup_key`)."""
-        return self.signature_of_hashes(shingle_hashes(key, self.config.ngram, self.config.seed))
+        n = self.config.ngram_for(len(key))
+        return self.signature_of_hashes(shingle_hashes(key, n, self.config.seed))
 
     def band_keys(self, sigs: np.ndarray, band: int) -> np.ndarray:
         """uint64 key of band ``band`` for each row of ``sigs`` (n x k): equal rows, equal key."""

@@ -83,13 +83,12 @@ def dedup_stages(
     config: DedupConfig = DEFAULT_CONFIG,
     index: DedupIndex | None = None,
     rejects_dir: str | None = None,
-    t2s: bool = True,
     spill: list[PipelineStep] = (),
 ) -> list[Stage]:
     """The four stages; ``replay`` must yield, for every rank, the documents ``source`` yielded, in order."""
     prefixes = index.segment_prefixes() if index else []
     return [
-        Stage("signature", [*source, DedupSignature(work, config, t2s=t2s), *spill], tasks),
+        Stage("signature", [*source, DedupSignature(work, config), *spill], tasks),
         Stage("buckets", [DedupBuckets(work, tasks, config, prefixes)], config.bands + 1),
         Stage("cluster", [DedupCluster(work, tasks, config, prefixes)], 1),
         Stage("filter", [*replay, DedupFilter(work, config, rejects_dir=rejects_dir), *sink], tasks),
@@ -175,7 +174,6 @@ def run_dedup(
     workers: int = 1,
     executor: str = "local",
     fmt: str = "jsonl",
-    t2s: bool = True,
     reader_options: dict | None = None,
     on_stage=None,
 ) -> DedupRun | None:
@@ -196,7 +194,6 @@ def run_dedup(
         config=config,
         index=index,
         rejects_dir=rejects,
-        t2s=t2s,
     )
     if executor == "slurm" and index:
         raise ExecutorUnavailable("--index needs the run to finish before the index grows: run it locally or on Ray")

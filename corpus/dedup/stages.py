@@ -51,9 +51,9 @@ class DedupSignature(PipelineStep):
     type = "jinglian"
     name = "dedup signature"
 
-    def __init__(self, work: str | Path, config: DedupConfig = DEFAULT_CONFIG, t2s: bool = True):
+    def __init__(self, work: str | Path, config: DedupConfig = DEFAULT_CONFIG):
         super().__init__()
-        self.work, self.config, self.t2s = str(work), config, t2s
+        self.work, self.config = str(work), config
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         hasher = MinHasher(self.config)
@@ -77,7 +77,7 @@ class DedupSignature(PipelineStep):
         if not batch:
             return
         with self.track_time():
-            keys = [dedup_key(doc.text, t2s=self.t2s) for doc in batch]
+            keys = [dedup_key(doc.text, t2s=self.config.t2s) for doc in batch]
             matrix, has = hasher.signatures(keys)
             sigs.append(matrix)
             kind.extend(
