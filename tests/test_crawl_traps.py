@@ -352,3 +352,137 @@ def test_kills_inside_the_replay_window_then_resume_fetch_each_url_once(tmp_path
     pages = {t: n for (_, _, t), n in site.hits.items() if t != "/robots.txt"}
     assert pages == {p: 1 for p in routes}  # no URL fetched twice across two kills and resumes
     assert sorted(warc_urls(out)) == sorted(log)  # stored once each
+
+
+# -- addresses: checked once, pinned for the connection; IPv6 forms unwrapped -------------------
+
+STUBBED_DNS_CRAWL = """
+import json, os, runpy, sys
+from jinglian.corpus.crawl import addresses
+answers = json.loads(os.environ["JL_DNS"])  # host -> one answer per lookup, the last one repeating
+asked = []
+def lookup(host):
+    asked.append(host)
+    with open(os.environ["JL_DNS_LOG"], "a") as log:
+        log.write(host + "\\n")
+    seq = answers.get(host, [[]])
+    return tuple(seq[min(asked.count(host), len(seq)) - 1])
+addresses.lookup = lookup  # DNS cannot run here: the stub stands in for the name server only
+sys.argv = ["jinglian", *sys.argv[1:]]
+runpy.run_module("jinglian.cli", run_name="__main__")
+"""
+
+
+def crawl_with_dns(answers: dict, out: Path, *args: str) -> list[str]:
+    """The real crawl command, its DNS answered by ``answers``; returns the hosts looked up."""
+    dns_log = out.parent / f"{out.name}.dns"
+    env = {**os.environ, "JL_DNS": json.dumps(answers), "JL_DNS_LOG": str(dns_log)}
+    subprocess.run([sys.executable, "-c", STUBBED_DNS_CRAWL, "crawl", "--out", str(out), *args],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    return dns_log.read_text().split() if dns_log.exists() else []
+
+
+def test_dns_rebinding_the_connection_goes_to_the_checked_address(tmp_path):
+    """rebind.test answers 127.0.0.1 first and 127.0.0.2 on every later lookup (the "second,
+    internal answer" of DNS rebinding; both on loopback so nothing leaves the machine). A server
+    listens on each, same port. The crawl looks the name up once and every connection, robots.txt
+    and pages, goes to the address that was checked."""
+    routes = {"/": page("/x", "/y"), "/x": page(), "/y": page()}
+    with TrapSite(routes) as first, TrapSite(routes, host="127.0.0.2", port=first.port) as second:
+        seed = f"http://rebind.test:{first.port}/"
+        asked = crawl_with_dns({"rebind.test": [["127.0.0.1"], ["127.0.0.2"]]}, tmp_path / "c", seed, *FAST)
+    assert asked == ["rebind.test"]  # resolved once
+    assert sum(second.hits.values()) == 0
+    assert {t for _, _, t in first.hits} == {"/robots.txt", "/", "/x", "/y"}
+    assert [r["outcome"] for r in read_log(tmp_path / "c").values()] == ["fetched"] * 3
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ["127.0.0.1"],  # loopback without --allow-private
+        ["8.8.8.8", "127.0.0.1"],  # one public and one private address in one answer
+        ["2002:7f00:1::"],  # 6to4 of 127.0.0.1
+        ["64:ff9b::7f00:1"],  # NAT64 of 127.0.0.1
+        ["::ffff:127.0.0.1"],  # IPv4-mapped 127.0.0.1
+        ["2001:0:4136:e378:8000:63bf:80ff:fffe"],  # Teredo, client 127.0.0.1
+    ],
+)
+def test_refused_answers_are_never_connected_to(tmp_path, answer):
+    with TrapSite({"/": page()}) as site:
+        seed = f"http://trap.test:{site.port}/"
+        crawl_with_dns({"trap.test": [answer]}, tmp_path / "c", seed, "--delay", "0", "--retries", "0")
+    assert sum(site.hits.values()) == 0  # not even robots.txt
+    assert [(r["outcome"], r["reason"]) for r in read_log(tmp_path / "c").values()] == [
+        ("skipped", "private_address")
+    ]
+
+
+TRANSITION_FORMS = {  # address -> (refused, refused with --allow-private)
+    "2002:7f00:1::": (True, False),  # 6to4 2002::/16 of 127.0.0.1
+    "2002:a00:1::": (True, False),  # 6to4 of 10.0.0.1
+    "2002:a9fe:a9fe::": (True, True),  # 6to4 of 169.254.169.254 (link-local: always refused)
+    "2002:808:808::": (False, False),  # 6to4 of 8.8.8.8
+    "64:ff9b::7f00:1": (True, False),  # NAT64 64:ff9b::/96 of 127.0.0.1
+    "64:ff9b::c0a8:101": (True, False),  # NAT64 of 192.168.1.1
+    "64:ff9b::a9fe:a9fe": (True, True),  # NAT64 of the metadata endpoint
+    "64:ff9b::808:808": (False, False),  # NAT64 of 8.8.8.8
+    "::ffff:127.0.0.1": (True, False),  # IPv4-mapped ::ffff:0:0/96
+    "::ffff:10.1.2.3": (True, False),
+    "::ffff:169.254.169.254": (True, True),
+    "::ffff:8.8.8.8": (False, False),
+    "2001:0:4136:e378:8000:63bf:80ff:fffe": (True, False),  # Teredo 2001::/32, client 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:f7f7:f7f7": (False, False),  # Teredo, client 8.8.8.8
+    "fe80::1": (True, True),
+    "ff02::1": (True, True),
+    "::": (True, True),
+    "::1": (True, False),
+    "fd00::1": (True, False),
+    "2001:4860:4860::8888": (False, False),
+    "0.0.0.0": (True, True),
+    "224.0.0.1": (True, True),
+    "240.0.0.1": (True, True),
+    "100.64.0.1": (True, True),  # carrier-grade NAT: not global, not "private" in Python's sense
+    "not-an-ip": (True, True),
+}
+
+
+def test_address_rules_unwrap_ipv6_transition_forms():
+    from jinglian.corpus.crawl.addresses import address_refused, host_refused
+
+    got = {a: (address_refused(a, False), address_refused(a, True)) for a in TRANSITION_FORMS}
+    assert got == TRANSITION_FORMS
+    assert host_refused("", allow_private=True)  # an empty host (file:///x) is never fine
+    assert host_refused("[::ffff:127.0.0.1]", allow_private=False)
+
+
+def test_checked_resolver_hands_out_only_checked_addresses():
+    """The resolver Twisted connects through answers with nothing for a refused address, so even
+    a request that skipped the guard could not reach it."""
+    from twisted.internet import reactor
+
+    from jinglian.corpus.crawl.addresses import CheckedResolver
+
+    class Receiver:
+        def __init__(self):
+            self.addresses, self.complete = [], False
+
+        def resolutionBegan(self, resolution):  # noqa: N802 (Twisted's interface)
+            pass
+
+        def addressResolved(self, address):  # noqa: N802
+            self.addresses.append(address.host)
+
+        def resolutionComplete(self):  # noqa: N802
+            self.complete = True
+
+    def resolve(host: str, allow_private: bool) -> list[str]:
+        receiver = Receiver()
+        CheckedResolver(reactor, allow_private).resolveHostName(receiver, host, 80)
+        assert receiver.complete
+        return receiver.addresses
+
+    assert resolve("127.0.0.1", allow_private=True) == ["127.0.0.1"]
+    assert resolve("127.0.0.1", allow_private=False) == []
+    assert resolve("::ffff:127.0.0.1", allow_private=False) == []
+    assert resolve("169.254.169.254", allow_private=True) == []

@@ -68,9 +68,13 @@ def address_refused(address: str, allow_private: bool) -> bool:
         return True
     if isinstance(ip, ipaddress.IPv6Address) and (inner := embedded_ipv4(ip)):
         return any(address_refused(str(v4), allow_private) for v4 in inner)
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
         return True
-    if ip.is_loopback or ip.is_private:
+    if ip.is_loopback:  # before "reserved": Python counts ::1 in the reserved ::/8
+        return not allow_private
+    if ip.is_reserved:  # before "private": Python counts 240.0.0.0/4 as private too
+        return True
+    if ip.is_private:
         return not allow_private
     return not ip.is_global
 

@@ -32,13 +32,14 @@ class PrivateAddressGuard:
 
     @classmethod
     def from_crawler(cls, crawler):
-        from twisted.internet import reactor
-
-        allow_private = crawler.settings.getbool("JINGLIAN_ALLOW_PRIVATE")
-        install_checked_resolver(reactor, allow_private)  # here, so `scrapy runspider` gets it too
-        return cls(allow_private)
+        return cls(crawler.settings.getbool("JINGLIAN_ALLOW_PRIVATE"))
 
     def process_request(self, request: Request, spider=None):
+        from twisted.internet import reactor
+
+        # at the first request, not earlier: CrawlerProcess installs scrapy's resolver when it
+        # starts, after the middlewares exist; this also covers `scrapy runspider`
+        install_checked_resolver(reactor, self.allow_private)
         host = urlsplit(request.url).hostname or ""
         if host_refused(host, self.allow_private):
             raise PrivateAddressBlocked(f"refused private/reserved address: {host}")
