@@ -190,5 +190,5 @@ class Blocklist(RuleFilter):
         doc.metadata["blocklist_terms"] = ",".join(top)
         doc.metadata["blocklist_categories"] = ",".join(f"{k}={v:g}" for k, v in sorted(per_category.items()))
         yield "blocklist_score", float(total)
-        han = len(HAN_RE.findall(doc.text))
+        han = len(HAN_RE.findall(doc.text)) if total else 0  # counting Han costs; 0 hits need none
         yield "blocklist_density", total * 1000 / max(han, self.min_density_han_chars, 1)

@@ -14,7 +14,9 @@ a good article with a menu fails every line-share rule. Each non-empty line is c
 * **short**: anything else (headings, link text, labels).
 
 Boilerplate is dropped; prose is kept; a short line is kept only when the next line that is not
-boilerplate is prose (a heading above its paragraph) or it is the page's first line (the title,
+boilerplate is prose (a heading above its paragraph), when it belongs to a run of at most
+``max_short_run`` short lines between two prose lines (a list or a table inside the article; menus
+come before and after the prose), or when it is the page's first line (the title,
 without a trailing `` - 站点名`` / ``_站点名``; dropped when the page repeats it as its heading).
 The cleaned text replaces ``doc.text``; ``lines_removed`` (count) and ``chars_removed_share``
 (removed non-whitespace characters / all of them) go into metadata. A page that is mostly
@@ -83,6 +85,7 @@ class LineCleaner(RuleFilter):
         menu_min_items: int = 3,
         menu_max_item_chars: int = 8,
         teaser_min_lines: int = 3,
+        max_short_run: int = 10,
         rejects_dir: str | None = None,
     ):
         super().__init__(rules, rejects_dir)
@@ -92,6 +95,7 @@ class LineCleaner(RuleFilter):
         self.menu_min_items = menu_min_items
         self.menu_max_item_chars = menu_max_item_chars
         self.teaser_min_lines = teaser_min_lines
+        self.max_short_run = max_short_run
 
     # -- classes of lines -------------------------------------------------------------------------
     def is_boilerplate(self, line: str) -> bool:
@@ -142,6 +146,18 @@ class LineCleaner(RuleFilter):
                 keep[i] = next_kind == "prose" or i == 0
             if kinds[i] != "boilerplate":
                 next_kind = kinds[i] if keep[i] or kinds[i] == "prose" else "short"
+        # A run of at most max_short_run short lines between two prose lines is part of the text
+        # (a list, a table, a dialogue), not a menu: menus come before or after the prose.
+        run: list[int] = []
+        seen_prose = False
+        for i, kind in enumerate(kinds):
+            if kind == "short":
+                run.append(i)
+            elif kind == "prose":
+                if seen_prose and len(run) <= self.max_short_run:
+                    for j in run:
+                        keep[j] = True
+                run, seen_prose = [], True
         for i, line in enumerate(lines):
             (kept if keep[i] else removed).append(line)
         if keep[0] and kinds[0] != "prose":  # the title: drop the site name, or all of it if repeated

@@ -41,7 +41,8 @@ CATALOGUE_RE = re.compile(both_scripts(
 ))
 _COMPANY_TITLE_RE = re.compile(both_scripts(r"有限公司|有限责任公司|股份公司|集团|制造厂|工厂|商城|旗舰店|专卖店|批发"))
 _SENTENCE_END = re.compile(r"[。！？!?]")
-_KEYWORD_RUN_RE = re.compile(r"^(?:[^，,、|。！？]{2,10}[，,、|]\s*){5,}[^，,、|。！？]{2,10}[，,、|]?$")
+_KEYWORD_SEPARATORS = re.compile(r"[，,、|]\s*")
+_SENTENCE_MARKS = frozenset("。！？!?")
 ERROR_RE = re.compile(both_scripts(
     r"(?<!\d)404\s*(?:错误|error|not found|页面)|(?:错误|error)\s*(?:代码)?[:：]?\s*404|页面不存在|页面未找到|找不到(?:该|此)?页面|您(?:所)?访问的页面|内容(?:已被|已)删除|该内容已删除|文章不存在"
     r"|帖子(?:已被删除|不存在)|信息已过期|域名(?:已)?(?:过期|到期)|网站(?:已)?(?:过期|到期|关闭)|空间(?:已)?(?:过期|到期)"
@@ -67,18 +68,29 @@ GAMBLING_SITE_RE = re.compile(both_scripts(
 ))
 
 
-def catalogue_score(text: str) -> float:
+def catalogue_score(text: str, max_chars: int = 20000) -> float:
+    text = text[:max_chars]  # a shop page shows itself early; keyword dumps run to 60,000+
     title = text.lstrip().split("\n", 1)[0]
     markers = len(set(CATALOGUE_RE.findall(text))) + (2 if _COMPANY_TITLE_RE.search(title) else 0)
     return markers / (len(_SENTENCE_END.findall(text)) / 10 + 1)
 
 
+def is_keyword_run(line: str) -> bool:
+    """Six or more items of 2-10 characters separated by commas, 、 or |, and no sentence end."""
+    if sum(line.count(sep) for sep in "，,、|") < 5 or _SENTENCE_MARKS.intersection(line):
+        return False
+    items = [item for item in _KEYWORD_SEPARATORS.split(line) if item]
+    return len(items) >= 6 and all(2 <= len(item) <= 10 for item in items)
+
+
 def keyword_list_share(lines: list[str], chars: int) -> float:
-    stuffed = sum(len(WHITESPACE_RE.sub("", line)) for line in lines if _KEYWORD_RUN_RE.match(line))
+    stuffed = sum(len(WHITESPACE_RE.sub("", line)) for line in lines if is_keyword_run(line))
     return stuffed / max(chars, 1)
 
 
 def medical_ad_score(text: str) -> float:
+    if not any(c in text for c in "医醫院诊診"):  # no hospital, no hospital advert (and it is fast)
+        return 0.0
     phrases = len(set(MEDICAL_AD_RE.findall(text)))
     title = text.lstrip().split("\n", 1)[0]
     if re.search(f"(?:{AD_DISEASE_RE.pattern}).{{0,6}}医院", title):  # "XX白癜风医院" in the title
@@ -107,8 +119,9 @@ class PageTypes(RuleFilter):
 
     def statistics(self, doc: Document) -> Iterator[tuple]:
         text = doc.text
-        han = len(HAN_RE.findall(text))
-        yield "error_page", int(han < 300 and bool(ERROR_RE.search(text)))
+        # under 300 Han characters: a page that short has fewer than ~4,000 characters (menus included)
+        error = len(text) < 4000 and len(HAN_RE.findall(text)) < 300 and bool(ERROR_RE.search(text))
+        yield "error_page", int(error)
         lines = [line.strip() for line in text.split("\n") if line.strip()]
         yield "catalogue_score", catalogue_score(text), len(lines) >= self.min_lines
         yield "keyword_list_share", keyword_list_share(lines, len(WHITESPACE_RE.sub("", text)))
