@@ -7,7 +7,9 @@ pieces they share: one-line errors instead of tracebacks, the progress bar, and 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -147,8 +150,45 @@ COMMAND_MODULES = [
 
 
 def _register_all() -> None:
+    if app.registered_commands:  # already registered in this process
+        return
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app)
+    tidy_help(app)
+
+
+_ITEM = re.compile(r"([-*•]|\d+[.)]) ")  # a list item starts its own line
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def help_paragraphs(text: str) -> str:
+    """A docstring as help: markup escaped, prose lines joined into paragraphs, examples kept.
+
+    Rich reads ``[crawl →]`` as a markup tag and drops it, and re-wraps each hard-wrapped line on
+    its own, so a docstring wrapped at 100 columns broke mid-sentence in a narrower terminal. Lines
+    indented by 4 spaces (examples) and list items keep their own lines; a line joins the one
+    before it with a space, or without one between two Chinese characters.
+    """
+    lines: list[str] = []
+    for line in inspect.cleandoc(text).splitlines():
+        starts_item = not line.strip() or line[0].isspace() or bool(_ITEM.match(line))
+        if lines and lines[-1].strip() and not lines[-1].startswith("    ") and not starts_item:
+            glue = "" if _CJK.match(line.lstrip()[:1]) and _CJK.match(lines[-1][-1:]) else " "
+            lines[-1] += glue + line.strip()
+        else:
+            lines.append(line)
+    return rich_escape("\n".join(lines))
+
+
+def tidy_help(typer_app: typer.Typer) -> None:
+    """:func:`help_paragraphs` for every command and group registered on ``typer_app``."""
+    for info in typer_app.registered_commands:
+        info.help = help_paragraphs(info.help or inspect.getdoc(info.callback) or "")
+    for group in typer_app.registered_groups:
+        sub_app = group.typer_instance
+        if group.help or sub_app.info.help:
+            group.help = help_paragraphs(group.help or sub_app.info.help)
+        tidy_help(sub_app)
 
 
 def main() -> None:
