@@ -105,14 +105,22 @@ def plan_table(stage: str, n: float, *, seq: int = 2048, batch: int = 1, gpus: i
 
 
 def seed_note(n: float) -> str:
-    """Our estimate beside the seed notes' "PPO with 7B models needs about 240G" and why they agree."""
+    """Our estimate beside the seed notes' "PPO with 7B models needs about 240G" and why they agree.
+
+    The 240G is a 7B figure: other sizes are compared with what the same count gives at 7B.
+    """
     full = estimate("ppo", n, zero="0")
     states = full["weights"] + full["grads"] + full["optimizer"] + full["frozen"]
     lora = estimate("ppo", n, lora=True, zero="0", seq=1024)
+    if abs(n / 7e9 - 1) < 0.1:  # a 7B model (6.3B-7.7B): the seed notes' case
+        verdict = ": that is the 240G"
+    else:
+        at_7b = sum(estimate("ppo", 7e9, zero="0")[k] for k in ("weights", "grads", "optimizer", "frozen"))
+        verdict = f"; at 7B the same count gives {at_7b:.0f} GB, the notes' 240G"
     return (
         f"The seed notes say PPO with a 7B policy and a 7B reward model needs about 240G. Model states alone, for "
         f"{n / 1e9:.3g}B: two trained models (policy, critic) × 16 B/param + two frozen (reference, reward) × 2 B/param "
-        f"= {states:.0f} GB ({states * GB / 2**30:.0f} GiB): that is the 240G, before any activations "
+        f"= {states:.0f} GB ({states * GB / 2**30:.0f} GiB){verdict}, before any activations "
         f"(+{full['activations']:.0f} GB at seq 2048, batch 1). ZeRO-3 divides the states by the number of GPUs; "
         f"LoRA removes most of them: the reference and reward become the policy's and critic's bases with the adapter "
         f"disabled, about {lora['total']:.0f} GB in all at seq 1024 (one 80 GB GPU)."
