@@ -63,7 +63,7 @@ def curate(
     source: Annotated[str, typer.Option("--from", help="auto | documents | web (pages to extract).")] = "auto",
     profile: Annotated[str, typer.Option(help="Filter profile: zh-web, a YAML file, or 'none'.")] = "zh-web",
     dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Exact + MinHash near-duplicate removal.")] = True,
-    threshold: Annotated[float, typer.Option(help="Dedup: estimated Jaccard of character 5-grams.")] = 0.7,
+    threshold: Annotated[float, typer.Option(help="Dedup: estimated Jaccard of character 5-grams (3-grams under 400 characters).")] = 0.7,
     index: Annotated[Path | None, typer.Option(help="Dedup against (and add to) this incremental index.")] = None,
     workers: Annotated[int, typer.Option(help="Tasks run at once (default: number of cores).")] = default_workers(),
     tasks: Annotated[int, typer.Option(help="Tasks to split the input files into (default: one per file).")] = 0,

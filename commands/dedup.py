@@ -24,8 +24,8 @@ Example:
     jinglian sample docs.jsonl && jinglian dedup docs.jsonl --out deduped --index corpus-index
 
 Exact duplicates (same text once normalized: NFKC, 繁→简, lower case, punctuation and whitespace
-removed) and near-duplicates (MinHash LSH on character 5-grams of that text, estimated Jaccard >=
---threshold) are removed; the earliest document in input order (files in the order given, then
+removed) and near-duplicates (MinHash LSH on character 5-grams of that text, 3-grams for texts
+under --short-below characters, estimated Jaccard >= --threshold) are removed; the earliest document in input order (files in the order given, then
 line order) survives. Writes OUT/documents/, OUT/rejected/dedup/ (each with `duplicate_of` and
 `dedup_jaccard`), OUT/stats.json and OUT/dedup/ (work files, summary.json, logs). With --index, the
 input is also deduplicated against every batch indexed before, and what it keeps is added.
@@ -39,7 +39,7 @@ def dedup(
     threshold: Annotated[
         float,
         typer.Option(
-            help="Estimated Jaccard (character 5-grams) at or above which two documents are duplicates."
+            help="Estimated Jaccard (character n-grams) at or above which two documents are duplicates."
         ),
     ] = 0.7,
     index: Annotated[

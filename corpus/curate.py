@@ -31,7 +31,7 @@ class CurateOptions:
     t2s: bool = True
     profile: str | None = None  # a filter profile (zh-web or a YAML path); None: no filtering
     dedup: bool = False
-    threshold: float = 0.7  # estimated Jaccard of character 5-grams
+    threshold: float = 0.7  # estimated Jaccard of character n-grams (DedupConfig's length rule)
     index_dir: Path | None = None  # incremental dedup index
     fmt: str = "jsonl"
     txt_mode: str = "file"
