@@ -213,7 +213,39 @@ def training_section(root: Path) -> str:
     return "".join(parts) or "<p>No training logs found in this run.</p>"
 
 
+def crawl_section(root: Path) -> str:
+    """Every ``crawl_log.jsonl`` under the run: outcomes by reason, pages by depth, bytes, hosts,
+    robots.txt reads (``robots.jsonl``) and sitemaps."""
+    from urllib.parse import urlsplit
+
+    parts = []
+    for log in sorted(root.rglob("crawl_log.jsonl")):
+        rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+        reasons = Counter((r["outcome"], r["reason"] or "-") for r in rows)
+        fetched = [r for r in rows if r["outcome"] == "fetched"]
+        depths = Counter(r["depth"] for r in fetched)
+        hosts = Counter(urlsplit(r["url"]).netloc for r in fetched)
+        robots_path = log.parent / "robots.jsonl"
+        robots = [json.loads(x) for x in robots_path.read_text(encoding="utf-8").splitlines()] if robots_path.exists() else []
+        sitemaps = sum(r["reason"] == "sitemap" for r in rows)
+        from_sitemaps = sum(1 for r in fetched if (r["referer"] or "").endswith((".xml", ".xml.gz")))
+        parts.append(
+            f"<h3>{html.escape(_relative(log.parent, root))}</h3>"
+            f"<p>{len(rows)} URLs: {len(fetched)} fetched ({sum(r['bytes'] or 0 for r in fetched):,} bytes), "
+            f"{sum(r['outcome'] == 'skipped' for r in rows)} skipped, {sum(r['outcome'] == 'failed' for r in rows)} failed; "
+            f"{len(hosts)} host(s); {sitemaps} sitemap(s) read, {from_sitemaps} pages found through them</p>"
+            + _table(["outcome / reason", "URLs"], [[f"{o} / {r}", n] for (o, r), n in sorted(reasons.items())])
+            + _table(["depth", "pages fetched"], sorted(depths.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)))
+            + _table(["host", "pages fetched"], hosts.most_common(20))
+            + _table(["robots.txt", "outcome", "redirects", "sitemaps listed"],
+                     [[r["url"], r["outcome"] + (f" ({r['reason']})" if r["reason"] else ""), r["redirects"],
+                       len(r.get("sitemaps", []))] for r in robots])  # fmt: skip
+        )
+    return "".join(parts) or "<p>No crawl in this run.</p>"
+
+
 SECTIONS = [
+    ("crawl", "Crawl: fetched, skipped, failed", crawl_section),
     ("funnel", "Funnel: documents through the stages", funnel_section),
     ("documents", "Documents: lengths and scores", documents_section),
     ("dedup", "Deduplication clusters", dedup_section),
