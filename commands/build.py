@@ -200,19 +200,17 @@ def build_pretrain(
 
         jinglian build pretrain curated/documents --out blocks --tokenizer tok/ --block-size 1024 --model-params 125M
     """
-    from jinglian.formats.export import save_dataset
-    from jinglian.formats.pretrain import pack_documents, read_texts
+    from jinglian.formats.pretrain import read_texts
+    from jinglian.formats.shards import build_shards
 
     started = time.time()
     with user_errors():
         tok = _tokenizer(tokenizer)
         params = parse_params(model_params) if model_params else None
-        blocks, report = pack_documents(read_texts(inputs, on_error, text_key), tok, block_size, params)
-        if not blocks:
-            raise ValueError(f"the corpus has {report.tokens} tokens: fewer than one block of {block_size}")
-        rows = [{"input_ids": b, "source": f"block{i // 64}"} for i, b in enumerate(blocks)]  # 64-block groups for the split
         settings = {"kind": "pretrain", "tokenizer": tokenizer, "block_size": block_size, "command": _command_line()}
-        counts = save_dataset(rows, out, None, settings, val_ratio, seed, extra={"pack": report.as_dict()}, keep_source=False)
+        # streamed into Arrow shards (memory flat in corpus size; a rerun after a kill resumes per shard)
+        counts, report = build_shards(read_texts(inputs, on_error, text_key), tok, Path(out), block_size,
+                                      val_ratio, seed, params, settings=settings)
     console.print(f"documents {report.documents}, tokens {report.tokens:,} (EOS included), blocks {report.blocks} × {block_size}, "
                   f"tail dropped {report.tokens_dropped_tail} tokens; splits {counts}")
     if params:
