@@ -77,3 +77,14 @@ def test_validation_choice_does_not_depend_on_order_or_neighbours():
     marks = [is_validation(d, 0.3, 1) for d in DOCS]
     assert [is_validation(d, 0.3, 1) for d in reversed(DOCS)] == marks[::-1]
     assert marks != [is_validation(d, 0.3, 2) for d in DOCS]  # the seed matters
+
+
+def test_trainer_reads_the_shards_memory_mapped(tmp_path, tok_dir):
+    from jinglian.train.config import DataSpec
+    from jinglian.train.data import load_splits
+
+    build_shards(DOCS, load_tokenizer(str(tok_dir)), tmp_path, 16, val_ratio=0.2, seed=3, shard_blocks=5)
+    train, evald = load_splits(DataSpec(train=str(tmp_path)))
+    assert evald is not None and len(train) + len(evald) == sum(len(x) for x in load_from_disk(str(tmp_path)).values())
+    shards = sorted((tmp_path / "train").glob("*.arrow"))
+    assert len(shards) > 1 and [Path(f["filename"]) for f in train.cache_files] == shards  # memory-mapped shard files
