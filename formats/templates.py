@@ -4,16 +4,16 @@ A template renders a dialogue into :class:`Segment` s instead of one string. Eac
 whether it is template markup (``special``: may hold control tokens such as ``<|im_start|>`` or
 EOS) or user/assistant content, and whether it is trained. Two guarantees follow from that shape:
 
-* **Masks are exact.** Labels are built per segment, so the trained tokens are the assistant text
-  plus its end-of-turn token and nothing else; no offset arithmetic on a joined string.
-* **User text cannot inject control tokens.** Content segments are tokenized with
+* **Masks are exact.** A token is trained when it overlaps a trained segment (the assistant text
+  plus its end-of-turn token), read from the tokenizer's character offsets.
+* **User text cannot inject control tokens.** Content that holds a control string is encoded with
   ``split_special_tokens=True``, so a user who types ``<|im_start|>`` or ``</s>`` gets the
   characters, never the control id; and since turn boundaries come from the segment structure (not
   from parsing text), a literal ``### Response:`` inside an instruction is just text.
 
-Segments are tokenized one by one (not the joined string). Tokens therefore never merge across a
-boundary between prompt and response, which is what makes the mask exact; the price is that a
-handful of boundary merges differ from tokenizing the whole string at once.
+The joined text is tokenized once (:class:`SegmentTokenizer`), and character offsets say which
+tokens fall inside trained segments: the ids are the tokenizer's own encoding of the whole
+conversation, so training sees what inference sees.
 
 Templates: ``alpaca`` (``### Instruction:\\n{instruction}\\n{input}\\n\\n### Response:\\n``, see
 :func:`jinglian.formats.schema.alpaca_user_text` for how ``input`` joins), ``chatml`` (Qwen
@@ -209,38 +209,101 @@ def get_template(name: str, tokenizer: Any | None = None) -> Template:
 
 
 class SegmentTokenizer:
-    """Tokenizes segments with a cache: ``expand`` and ``--max-length`` re-tokenize the same history
-    turns many times (a 330-turn dialogue gives 165 samples), so each distinct text is encoded once.
+    """Tokenizes a rendered conversation once and labels tokens by character offsets.
 
-    Content is tokenized with ``split_special_tokens=True``: the safety guarantee of this module.
+    The segments are joined into the conversation's text and that text is encoded in one call
+    (``return_offsets_mapping``), so ``input_ids`` are exactly what the tokenizer gives the whole
+    conversation, as at inference, for byte-level and Metaspace/SentencePiece-style tokenizers alike
+    (segment-by-segment encoding gives every segment its own ``▁`` prefix). A token is trained when it
+    starts inside a trained segment's characters.
+
+    When user or assistant text holds a control-token string (``<|im_start|>``, ``</s>``), encoding
+    the whole text would turn it into the control id. Such a conversation is cut at the template's own
+    control tokens instead; those become their ids, and the text between them is encoded with
+    ``split_special_tokens=True``, so the characters stay characters. Encoded texts are cached: ``expand``
+    and ``--max-length`` re-encode the same prefixes many times.
     """
 
-    def __init__(self, tokenizer: Any, max_cache: int = 200_000):
+    def __init__(self, tokenizer: Any, max_cache: int = 50_000):
         self.tokenizer, self.max_cache = tokenizer, max_cache
-        self.cache: dict[tuple[str, bool], list[int]] = {}
+        self.cache: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}
         self.bos: dict[str, list[Segment]] = {}  # template name -> BOS segment (or none), probed once
+        specials = set(getattr(tokenizer, "all_special_tokens", []) or [])
+        specials |= {t.content for t in getattr(tokenizer, "added_tokens_decoder", {}).values() if getattr(t, "special", False)}
+        self.specials = sorted((s for s in specials if s), key=len, reverse=True)
 
-    def ids(self, text: str, special: bool) -> list[int]:
-        key = (text, special)
+    def _encode(self, text: str, split_special: bool) -> tuple[list[int], list[tuple[int, int]]]:
+        key = ("\x00" if split_special else "") + text
         hit = self.cache.get(key)
         if hit is None:
-            hit = self.tokenizer(text, add_special_tokens=False, split_special_tokens=not special)["input_ids"]
+            enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, split_special_tokens=split_special)
+            hit = (list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]])
             if len(self.cache) >= self.max_cache:
                 self.cache.clear()
             self.cache[key] = hit
         return hit
 
+    def _pieces(self, segments: list[Segment]) -> list[tuple[str, bool]]:
+        """(text, is_control_token): control tokens of markup segments cut out, the rest joined."""
+        pieces: list[tuple[str, bool]] = []
+        buf = ""
+        for seg in segments:
+            text = seg.text
+            while seg.special and text:
+                at = [(text.find(s), s) for s in self.specials if s in text]
+                if not at:
+                    break
+                pos, tok = min(at, key=lambda p: (p[0], -len(p[1])))
+                buf += text[:pos]
+                if buf:
+                    pieces.append((buf, False))
+                pieces.append((tok, True))
+                buf, text = "", text[pos + len(tok):]
+            buf += text
+        if buf:
+            pieces.append((buf, False))
+        return pieces
+
+    def encode(self, segments: list[Segment]) -> tuple[list[int], list[tuple[int, int]]]:
+        """``(input_ids, character offsets)`` of the joined segments (see the class docstring)."""
+        text = "".join(s.text for s in segments)
+        content = [s.text for s in segments if not s.special]
+        if not any(sp in c for c in content for sp in self.specials):
+            return self._encode(text, split_special=False)
+        ids: list[int] = []
+        offsets: list[tuple[int, int]] = []
+        pos = 0
+        for piece, control in self._pieces(segments):
+            if control:
+                ids.append(self.tokenizer.convert_tokens_to_ids(piece))
+                offsets.append((pos, pos + len(piece)))
+            else:
+                p_ids, p_off = self._encode(piece, split_special=True)
+                ids += p_ids
+                offsets += [(pos + a, pos + b) for a, b in p_off]
+            pos += len(piece)
+        return ids, offsets
+
     def __call__(self, segments: list[Segment]) -> tuple[list[int], list[int]]:
         """Segments → ``(input_ids, labels)``; labels are -100 on every untrained token."""
-        input_ids: list[int] = []
-        labels: list[int] = []
+        spans, pos = [], 0
         for seg in segments:
-            if not seg.text:
-                continue
-            ids = self.ids(seg.text, seg.special)
-            input_ids += ids
-            labels += ids if seg.trained else [-100] * len(ids)
-        return input_ids, labels
+            if seg.trained and seg.text:
+                if spans and spans[-1][1] == pos:
+                    spans[-1] = (spans[-1][0], pos + len(seg.text))
+                else:
+                    spans.append((pos, pos + len(seg.text)))
+            pos += len(seg.text)
+        ids, offsets = self.encode(segments)
+        labels = [-100] * len(ids)
+        k = 0
+        for i, (start, end) in enumerate(offsets):
+            while k < len(spans) and spans[k][1] <= start:
+                k += 1
+            # trained when it overlaps a trained span; a zero-width token (e.g. a bare ``▁``) when it sits inside
+            if k < len(spans) and (spans[k][0] < end if end > start else spans[k][0] <= start) and start < spans[k][1]:
+                labels[i] = ids[i]
+        return ids, labels
 
 
 def tokenize_segments(segments: list[Segment], tokenizer: Any) -> tuple[list[int], list[int]]:
@@ -249,12 +312,14 @@ def tokenize_segments(segments: list[Segment], tokenizer: Any) -> tuple[list[int
 
 
 def bos_segment(tokenizer: Any | None, template: Template) -> list[Segment]:
-    """A BOS segment when the tokenizer normally starts sequences with one (LLaMA-style); chat
-    templates from the tokenizer already write their own."""
-    if tokenizer is None or isinstance(template, TokenizerChatTemplate) or not getattr(tokenizer, "bos_token", None):
+    """A BOS segment by the rule every stage follows (:func:`jinglian.formats.tokenizer.bos_prefix`):
+    text rendered by the tokenizer's chat template as written, other templates' text with the BOS the
+    tokenizer adds."""
+    from jinglian.formats.tokenizer import adds_bos
+
+    if tokenizer is None or isinstance(template, TokenizerChatTemplate) or not adds_bos(tokenizer):
         return []
-    probe = tokenizer("a")["input_ids"]
-    return [Segment(tokenizer.bos_token, True)] if probe and probe[0] == tokenizer.bos_token_id else []
+    return [Segment(tokenizer.bos_token, True)]
 
 
 def markers_in(text: str, tokenizer: Any | None = None) -> list[str]:

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -123,3 +124,30 @@ def load_tokenizer(path: str):
     if not Path(path).is_dir():
         raise FileNotFoundError(f"--tokenizer {path}: no such folder (train one with `jinglian tokenizer train`)")
     return AutoTokenizer.from_pretrained(path, local_files_only=True)
+
+
+def adds_bos(tokenizer: Any) -> bool:
+    """Whether ``tokenizer(text)`` starts sequences with its BOS (LLaMA-style), probed once."""
+    cached = getattr(tokenizer, "_jinglian_adds_bos", None)
+    if cached is None:
+        bos = getattr(tokenizer, "bos_token_id", None)
+        probe = tokenizer("a")["input_ids"] if bos is not None else []
+        cached = bool(probe) and probe[0] == bos
+        try:
+            tokenizer._jinglian_adds_bos = cached
+        except AttributeError:
+            pass
+    return cached
+
+
+def bos_prefix(tokenizer: Any, text: str, chat_template: bool) -> list[int]:
+    """The one BOS rule of every stage (SFT builders, reward scoring, PPO rollouts).
+
+    Text rendered by the tokenizer's own chat template starts as the template wrote it (a template
+    that wants BOS writes it; this is how TRL tokenizes messages: ``add_special_tokens=False``).
+    Any other text gets the BOS that ``tokenizer(text)`` adds, as TRL's trainers tokenize strings,
+    unless the text already starts with it.
+    """
+    if chat_template or not adds_bos(tokenizer) or text.startswith(tokenizer.bos_token):
+        return []
+    return [tokenizer.bos_token_id]
