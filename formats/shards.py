@@ -102,6 +102,13 @@ def build_shards(
     if tokenizer.eos_token_id is None:
         raise ValueError("the tokenizer has no EOS token to separate documents")
     out.mkdir(parents=True, exist_ok=True)
+    # shards of an interrupted run are reused only for the same settings (else they would be stale blocks)
+    key = {"block_size": block_size, "val_ratio": val_ratio, "seed": seed, "shard_blocks": shard_blocks,
+           "eos_id": tokenizer.eos_token_id, "vocab": len(tokenizer)}
+    key_file = out / "build_key.json"
+    if key_file.exists() and json.loads(key_file.read_text()) != key:
+        raise ValueError(f"{out}: holds shards built with other settings ({key_file}); use a new --out or remove it")
+    key_file.write_text(json.dumps(key))
     writers = {s: _SplitWriter(out / s, tokenizer.eos_token_id, block_size, shard_blocks) for s in SPLITS}
     routed: deque[str] = deque()  # the split of each text of the current tokenizer batch, consumed in order
 
