@@ -3,7 +3,9 @@
 Every builder goes through :func:`collect`, so ``--on-error fail|skip`` and the rejects file behave
 the same for SFT, multi-turn, preference and prompt data. With ``fail`` the first bad record stops
 the run with an :class:`~jinglian.corpus.readers.InputError` naming file, line/index and field;
-with ``skip`` it is written to ``rejected.jsonl`` with that reason and the run goes on.
+with ``skip`` it is written to ``rejected.jsonl`` with that reason and the run goes on. A well-formed
+record with nothing to train on (:class:`~jinglian.formats.schema.NothingToTrain`: no answer, a blank
+answer) is always dropped that way and counted, never stops the run.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jinglian.corpus.readers import InputError
-from jinglian.formats.schema import Located, expand_record_files, iter_raw_records
+from jinglian.formats.schema import Located, NothingToTrain, expand_record_files, iter_raw_records
 
 T = TypeVar("T")
 ON_ERROR = ("fail", "skip")
@@ -80,7 +82,7 @@ def collect(inputs: list[str], parse: Callable[[Located], T], on_error: str = "f
                     error, record = err, item.record
             else:
                 error, record = item, None
-            if on_error == "fail":
+            if on_error == "fail" and not isinstance(error, NothingToTrain):
                 raise error
             books.rejected[error.reason] += 1
             where = error.path if error.line is None else f"{error.path}:{error.line}"

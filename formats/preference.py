@@ -43,14 +43,15 @@ class PreferenceRecord:
     notes: list[str] = field(default_factory=list)
 
 
-def parse_prompt(loc: Located) -> tuple[list[Message], str | None]:
-    """The prompt of a preference / RL record, from whichever field holds it."""
+def parse_prompt(loc: Located, cut_to_last_user: bool = False) -> tuple[list[Message], str | None]:
+    """The prompt of a preference / RL record, from whichever field holds it (``cut_to_last_user``:
+    see :func:`jinglian.formats.schema.parse_prompt_turns`)."""
     rec = loc.record
     if not isinstance(rec, dict):
         raise loc.error("not_an_object", f"expected a JSON object, got {type(rec).__name__}")
     for name in PROMPT_FIELDS:
         if name in rec:
-            messages, system = parse_prompt_turns(loc, rec[name], name)
+            messages, system = parse_prompt_turns(loc, rec[name], name, cut_to_last_user)
             break
     else:
         if "instruction" not in rec:

@@ -1,7 +1,7 @@
 """Prompt-only datasets for PPO and GRPO, from any SFT, dialogue, preference or bare-prompt record.
 
-The prompt is everything up to the last user turn (system prompt included); the answer the record
-had, if any, is kept as ``reference`` because TRL's ``GRPOTrainer`` passes extra columns to reward
+The prompt is everything up to and including the last user turn (the whole history before it and
+the system prompt included); the answer the record had after it, if any, is kept as ``reference`` because TRL's ``GRPOTrainer`` passes extra columns to reward
 functions (a rule-based reward can compare against it), and PPO ignores it. Identical prompts are
 written once: an RL prompt set wants breadth, and a repeated prompt is over-weighted otherwise.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from jinglian.formats.collect import Books
 from jinglian.formats.preference import parse_preference, parse_prompt
-from jinglian.formats.schema import Located, Message, parse_conversation
+from jinglian.formats.schema import ROLE_ALIASES, Located, Message, parse_conversation
 from jinglian.formats.templates import Template
 
 
@@ -26,15 +26,35 @@ class PromptRecord:
     source: str
 
 
+def _reference_after(turns: object, n_kept: int) -> str:
+    """The text of the first assistant turn after the prompt's ``n_kept`` user/assistant turns, if any."""
+    if not isinstance(turns, list):
+        return ""
+    rest = [t for t in turns if isinstance(t, dict) and ROLE_ALIASES.get(str(t.get("role", t.get("from"))).lower()) != "system"]
+    nxt = rest[n_kept] if len(rest) > n_kept else None
+    text = nxt.get("content", nxt.get("value")) if isinstance(nxt, dict) else None
+    return text if isinstance(text, str) else ""
+
+
 def parse_any_prompt(loc: Located) -> PromptRecord:
+    """A prompt from any record: message lists keep the whole history up to the last user turn,
+    and prompt-only records (a ``messages``/``conversations`` list ending on a user turn, an
+    instruction without output) are accepted."""
     rec = loc.record
     if isinstance(rec, dict) and ("chosen" in rec or "responses" in rec):
         pref = parse_preference(loc)
         return PromptRecord(pref.prompt, pref.system, pref.pairs[0][0], loc.where)
     if isinstance(rec, dict) and "prompt" in rec:
-        messages, system = parse_prompt(loc)
+        messages, system = parse_prompt(loc, cut_to_last_user=True)
         ref = rec.get("reference", rec.get("completion", rec.get("answer", "")))
         return PromptRecord(messages, system, ref if isinstance(ref, str) else "", loc.where)
+    if isinstance(rec, dict) and ("messages" in rec or "conversations" in rec):
+        key = "messages" if "messages" in rec else "conversations"
+        messages, system = parse_prompt(loc, cut_to_last_user=True)
+        return PromptRecord(messages, system, _reference_after(rec[key], len(messages)), loc.where)
+    if isinstance(rec, dict) and "instruction" in rec and not (isinstance(rec.get("output"), str) and rec["output"].strip()):
+        messages, system = parse_prompt(loc)
+        return PromptRecord(messages, system, "", loc.where)
     conv = parse_conversation(loc)
     return PromptRecord(conv.messages[:-1], conv.system, conv.messages[-1].content, loc.where)
 

@@ -127,6 +127,23 @@ def iter_raw_records(path: str) -> Iterator[Located | InputError]:
         yield Located(record, path, line=lineno)
 
 
+class NothingToTrain(InputError):
+    """A well-formed record that yields no sample (no assistant turn, a blank answer). Builders drop
+    it into ``rejected.jsonl`` with its reason and go on, whatever ``--on-error`` says."""
+
+
+def _answer_field(loc: Located, value: object, name: str) -> str:
+    """An assistant text: must be a string; blank means "nothing to train on", not malformed."""
+    text = _text_field(loc, value, name, allow_empty=True)
+    if not text.strip():
+        raise NothingToTrain(*_where(loc), "empty_answer", f"field '{name}': blank answer, nothing to train on")
+    return text
+
+
+def _where(loc: Located) -> tuple[str, int | None]:
+    return (loc.path, loc.line) if loc.line is not None else (f"{loc.path}[{loc.index}]", None)
+
+
 def _text_field(loc: Located, value: object, name: str, allow_empty: bool = False) -> str:
     if value is None:
         raise loc.error("missing_field", f"field '{name}': missing")
@@ -149,7 +166,7 @@ def alpaca_user_text(instruction: str, input_text: str) -> str:
 def _from_alpaca(loc: Located, rec: dict) -> Conversation:
     instruction = _text_field(loc, rec.get("instruction"), "instruction")
     input_text = _text_field(loc, rec.get("input", ""), "input", allow_empty=True)
-    output = _text_field(loc, rec.get("output"), "output")
+    output = _answer_field(loc, rec.get("output"), "output")
     system = rec.get("system")
     if system is not None:
         system = _text_field(loc, system, "system", allow_empty=True) or None
@@ -161,7 +178,7 @@ def _from_alpaca(loc: Located, rec: dict) -> Conversation:
         if not (isinstance(pair, list | tuple) and len(pair) == 2):
             raise loc.error("bad_history", f"field 'history[{i}]': expected a [user, assistant] pair")
         messages.append(Message("user", _text_field(loc, pair[0], f"history[{i}][0]")))
-        messages.append(Message("assistant", _text_field(loc, pair[1], f"history[{i}][1]")))
+        messages.append(Message("assistant", _answer_field(loc, pair[1], f"history[{i}][1]")))
     messages += [Message("user", alpaca_user_text(instruction, input_text)), Message("assistant", output)]
     return Conversation(messages, system, loc.where)
 
@@ -187,7 +204,12 @@ def _validate_turns(loc: Located, turns: object, key: str) -> tuple[list[Message
         role = ROLE_ALIASES.get(str(raw_role).lower()) if raw_role is not None else None
         if role is None:
             raise loc.error("unknown_role", f"field '{name}.{role_key}': unknown role {raw_role!r}")
-        text = _text_field(loc, turn.get(text_key), f"{name}.{text_key}", allow_empty=(role == "system"))
+        if role == "assistant":
+            text = _answer_field(loc, turn.get(text_key), f"{name}.{text_key}")
+        else:
+            # a blank user turn is kept (scraped dialogues lose menu picks and "continue" presses; the
+            # answers around it still teach), and counted as a note by _from_turns
+            text = _text_field(loc, turn.get(text_key), f"{name}.{text_key}", allow_empty=True)
         if role == "system":
             if messages:
                 raise loc.error("misplaced_system", f"field '{name}': a system turn is only allowed first")
@@ -203,12 +225,13 @@ def _validate_turns(loc: Located, turns: object, key: str) -> tuple[list[Message
 def _from_turns(loc: Located, turns: object, key: str, system: str | None) -> Conversation:
     messages, turn_system = _validate_turns(loc, turns, key)
     conv = Conversation(messages, turn_system or system, loc.where)
+    conv.notes += ["blank_user_turn"] * sum(m.role == "user" and not m.content.strip() for m in messages)
     # A dialogue that ends on a user turn has nothing to learn from that last turn: drop it and say so.
     if messages and messages[-1].role == "user":
         messages.pop()
         conv.notes.append("dropped_trailing_user")
     if not conv.n_assistant:
-        raise loc.error("no_assistant_turn", f"field '{key}': no assistant turn to train on")
+        raise NothingToTrain(*_where(loc), "no_assistant_turn", f"field '{key}': no assistant turn to train on")
     return conv
 
 
@@ -230,12 +253,18 @@ def parse_conversation(loc: Located) -> Conversation:
     raise loc.error("unknown_format", f"no 'messages', 'conversations' or 'instruction'/'output' field (fields: {keys})")
 
 
-def parse_prompt_turns(loc: Located, value: object, name: str) -> tuple[list[Message], str | None]:
-    """A preference/RL prompt: a string, or a message list ending on a user turn → (messages, system)."""
+def parse_prompt_turns(loc: Located, value: object, name: str, cut_to_last_user: bool = False) -> tuple[list[Message], str | None]:
+    """A preference/RL prompt: a string, or a message list ending on a user turn → (messages, system).
+
+    With ``cut_to_last_user`` a list that goes on past its last user turn (a whole dialogue) is cut
+    there: the prompt keeps the whole history up to and including the last question."""
     if isinstance(value, str):
         return [Message("user", _text_field(loc, value, name))], None
     if isinstance(value, list):
         messages, system = _validate_turns(loc, value, name)
+        if cut_to_last_user:
+            while messages and messages[-1].role != "user":
+                messages.pop()
         if not messages or messages[-1].role != "user":
             raise loc.error("prompt_not_ending_on_user", f"field '{name}': a prompt must end with a user turn")
         return messages, system

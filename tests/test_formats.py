@@ -63,12 +63,9 @@ def test_reads_json_array_and_jsonl_in_every_shape(tmp_path):
 
 @pytest.mark.parametrize("record, message", [
     ({"instruction": "问", "input": ""}, "x.jsonl:2: field 'output': missing"),
-    ({"instruction": "问", "output": "  "}, "x.jsonl:2: field 'output': empty"),
-    ({"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": ""}]}, "x.jsonl:2: field 'conversations[1].value': empty"),
     ({"conversations": [{"from": "human", "value": "a"}, {"from": "human", "value": "b"}]},
      "x.jsonl:2: field 'conversations[1].from': expected a assistant turn, got user"),
     ({"messages": [{"role": "robot", "content": "a"}]}, "x.jsonl:2: field 'messages[0].role': unknown role 'robot'"),
-    ({"conversations": [{"from": "human", "value": "只有提问"}]}, "x.jsonl:2: field 'conversations': no assistant turn to train on"),
     ({"text": "x"}, "x.jsonl:2: no 'messages', 'conversations' or 'instruction'/'output' field (fields: text)"),
 ])
 def test_errors_name_file_line_and_field(tmp_path, record, message):
@@ -314,3 +311,39 @@ def test_a_foreign_chat_template_is_masked_by_prefix_rendering(tok):
     foreign.chat_template = "{% for m in messages %}{{ m['content'] if loop.last else m['content'][:1] }}{% endfor %}"
     with pytest.raises(ValueError, match="renders earlier turns differently"):
         tokenize_sample(apply_strategy(c, "all")[0], get_template("tokenizer", foreign), foreign)
+
+
+def test_records_with_nothing_to_train_are_rejected_with_a_reason_not_fatal(tmp_path):
+    good = {"conversations": [{"from": "human", "value": "问"}, {"from": "gpt", "value": "答"}]}
+    lone = {"conversations": [{"from": "human", "value": "只有一个问题"}]}
+    blank = {"instruction": "写点什么", "output": "  "}
+    blank_turn = {"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": ""}]}
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (good, lone, blank, blank_turn)), encoding="utf-8")
+    convs, rejects, books = collect([str(path)], parse_conversation)  # on_error="fail", the default
+    assert len(convs) == 1 and books.balanced
+    assert dict(books.rejected) == {"no_assistant_turn": 1, "empty_answer": 2}
+    assert [(r.where, r.detail) for r in rejects] == [
+        (f"{path}:2", "field 'conversations': no assistant turn to train on"),
+        (f"{path}:3", "field 'output': blank answer, nothing to train on"),
+        (f"{path}:4", "field 'conversations[1].value': blank answer, nothing to train on")]
+    with open(path, "a", encoding="utf-8") as f:
+        f.write('{"conversations": 7}\n')  # malformed: still stops the run, with file:line
+    with pytest.raises(InputError, match=r"d.jsonl:5: field 'conversations'"):
+        collect([str(path)], parse_conversation)
+
+
+def test_prompts_keep_the_whole_history_up_to_the_last_user_turn(tmp_path):
+    from jinglian.formats.prompts import parse_any_prompt
+
+    def turns(*texts):
+        return [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(texts)]
+
+    recs = [{"messages": turns("问一", "答一", "问二")}, {"messages": turns("问一", "答一", "问二", "答二")},
+            {"conversations": [{"from": "human", "value": "只有问题"}]}]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    kept, rejects, _ = collect([str(path)], parse_any_prompt)
+    assert rejects == []
+    assert [[m.content for m in k.prompt] for k in kept] == [["问一", "答一", "问二"], ["问一", "答一", "问二"], ["只有问题"]]
+    assert [k.reference for k in kept] == ["", "答二", ""]

@@ -109,7 +109,7 @@ def args_class(stage: str) -> type:
 
         return GRPOConfig
     if stage == "ppo":
-        from jinglian.train.ppo import PPOConfig
+        from jinglian.train.ppo_config import PPOConfig
 
         return PPOConfig
     raise ValueError(f"unknown stage {stage!r}: expected one of {', '.join(STAGES)}")

@@ -5,10 +5,13 @@ frozen **reference** (the SFT model; per-token KL penalty), the **critic** (trai
 the reward model), and the frozen **reward** (a reward model and/or rule functions). One iteration
 (``step``) follows "The N+ Implementation Details of RLHF with PPO" (Huang et al., 2024):
 
-1. rollout: sample ``response_length`` tokens per prompt; cut each response after its first EOS;
+1. rollout: sample ``response_length`` tokens per prompt with :func:`generation_config` (temperature
+   only: the checkpoint's own ``generation_config.json`` is ignored, so the tokens come from the
+   distribution that is scored in steps 3 and 5); cut each response after its first EOS;
 2. score: reward model on query+response at the last response token (or rule functions on the text);
    responses that never emit EOS lose ``missing_eos_penalty``;
-3. per-token reward = -kl_coef * (logp_policy - logp_ref), plus the score on the last token;
+3. per-token reward = -kl_coef * (logp_policy - logp_ref), plus the score on the last token; kl_coef is
+   fixed, or steered toward ``kl_target`` by :class:`AdaptiveKLController`;
 4. GAE (gamma, lam) over the critic's values; returns = advantages + values; whiten advantages;
 5. ``num_ppo_epochs`` passes over shuffled minibatches: clipped policy loss, clipped value loss.
 
@@ -29,49 +32,20 @@ import os
 import shutil
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from trl.trainer.utils import entropy_from_logits, selective_log_softmax
 
+from jinglian.formats.tokenizer import bos_prefix
 from jinglian.train.common import NonFiniteLoss, device, loss_error, resume_arg
 from jinglian.train.config import RunConfig
+from jinglian.train.ppo_config import PPOConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PPOConfig:
-    """Every knob of a PPO run (the ``args:`` section of a ppo config)."""
-
-    output_dir: str = "out/ppo"
-    seed: int = 0
-    max_steps: int = 100  # rollout + update iterations
-    batch_size: int = 16  # prompts per rollout
-    mini_batch_size: int = 8  # rollouts per optimizer step
-    num_ppo_epochs: int = 4  # passes over each rollout batch
-    learning_rate: float = 1e-5
-    max_grad_norm: float = 1.0
-    max_prompt_length: int = 256  # longer prompts keep their end
-    response_length: int = 64  # max new tokens
-    temperature: float = 0.7
-    kl_coef: float = 0.05  # per-token KL penalty (k1 estimator: logp - logp_ref)
-    cliprange: float = 0.2
-    cliprange_value: float = 0.2
-    vf_coef: float = 0.1
-    gamma: float = 1.0
-    lam: float = 0.95
-    whiten_rewards: bool = False
-    missing_eos_penalty: float | None = 1.0  # subtracted from the score of responses without EOS
-    critic_path: str | None = None  # default: the reward model, else the policy's model
-    bf16: bool = False  # autocast on CUDA
-    gradient_checkpointing: bool = False
-    logging_steps: int = 1
-    save_steps: int = 0  # 0: save only at the end
-    resume_from_checkpoint: str | bool | None = None
-    report_to: str = "none"  # kept for familiarity; metrics go to OUTPUT_DIR/log.jsonl
 
 
 # ---- the math, as plain functions (tested against a loop-by-loop reference) ------------------------------
@@ -113,9 +87,46 @@ def first_eos_mask(responses: torch.Tensor, eos_id: int) -> tuple[torch.Tensor, 
     return mask, lengths, ended
 
 
-def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    p = F.softmax(logits, -1)
-    return torch.logsumexp(logits, -1) - (p * logits).sum(-1)
+class AdaptiveKLController:
+    """Ziegler et al. 2019 (§2.2), as in InstructGPT: steer the KL coefficient toward a target.
+
+    ``coef *= 1 + clip(KL / target - 1, -0.2, 0.2) * n_samples / horizon`` after each rollout, where
+    KL is the mean per-response KL (nats) and ``n_samples`` the rollout's size. With no target the
+    coefficient stays fixed.
+    """
+
+    def __init__(self, coef: float, target: float | None, horizon: int):
+        self.coef, self.target, self.horizon = coef, target, horizon
+
+    def update(self, kl: float, n_samples: int) -> float:
+        if self.target is not None:
+            error = max(-0.2, min(0.2, kl / self.target - 1))
+            self.coef *= 1 + error * n_samples / self.horizon
+        return self.coef
+
+
+def generation_config(args: PPOConfig, tokenizer):
+    """The one sampling recipe of a rollout, built from ``PPOConfig`` alone.
+
+    Temperature is the only logits processor, because it is the only one that
+    :func:`token_logprobs` also applies when it scores; everything a checkpoint's
+    ``generation_config.json`` might add (repetition penalty, no-repeat n-grams, min length,
+    suppressed tokens, top-k/top-p) is set neutral here and the checkpoint's own config is
+    ignored while sampling (see :meth:`PPOTrainer.sample`), so the ratio and the KL are taken
+    on the distribution the tokens were drawn from.
+    """
+    from transformers import GenerationConfig
+
+    if args.top_k or args.top_p < 1.0:
+        raise ValueError("ppo: top_k/top_p truncate the sampling distribution while the ratio and KL are taken on the "
+                         "full tempered one; leave top_k: 0 and top_p: 1.0 (tune temperature instead)")
+    return GenerationConfig(
+        do_sample=True, max_new_tokens=args.response_length, min_new_tokens=0, temperature=args.temperature,
+        top_k=0, top_p=1.0, typical_p=1.0, min_p=None, epsilon_cutoff=0.0, eta_cutoff=0.0, repetition_penalty=1.0,
+        encoder_repetition_penalty=1.0, no_repeat_ngram_size=0, bad_words_ids=None, suppress_tokens=None,
+        begin_suppress_tokens=None, forced_bos_token_id=None, forced_eos_token_id=None, renormalize_logits=False,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, num_beams=1,
+    )
 
 
 # ---- model helpers ---------------------------------------------------------------------------------------
@@ -129,9 +140,10 @@ def token_logprobs(model, ids, attn, context: int, temperature: float, with_entr
     """Log-probabilities (and entropies) of the response tokens ids[:, context:]."""
     pos = (attn.cumsum(1) - 1).clamp(min=0)
     logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=False).logits
-    logits = logits[:, context - 1:-1].float() / (temperature + 1e-7)
-    logp = torch.gather(F.log_softmax(logits, -1), 2, ids[:, context:, None]).squeeze(-1)
-    return (logp, entropy_from_logits(logits)) if with_entropy else logp
+    logits = logits[:, context - 1:-1] / temperature
+    # TRL's row-by-row log-softmax: no full-vocabulary fp32 copy of [batch, T, vocab] at once
+    logp = selective_log_softmax(logits, ids[:, context:])
+    return (logp, entropy_from_logits(logits.float())) if with_entropy else logp
 
 
 def token_values(model, ids, attn) -> torch.Tensor:
@@ -184,6 +196,16 @@ class PPOTrainer:
             self.policy.gradient_checkpointing_enable()
         rows = dataset["prompt"] if hasattr(dataset, "column_names") else [r["prompt"] for r in dataset]
         self.prompts = [self._render(p) for p in rows]  # a datasets.Dataset or a list of {"prompt": ...}
+        # BOS as in every stage (jinglian.formats.tokenizer.bos_prefix): chat-template text as rendered,
+        # plain text with the BOS the tokenizer itself adds; long prompts keep their end.
+        self.prompt_ids = []
+        for p, text in zip(rows, self.prompts, strict=True):
+            head = bos_prefix(tokenizer, text, chat_template=isinstance(p, list))
+            body = tokenizer(text, add_special_tokens=False)["input_ids"]
+            keep = max(1, args.max_prompt_length - len(head))
+            self.prompt_ids.append(head + body[-keep:])
+        self.generation_config = generation_config(args, tokenizer)
+        self.kl_ctl = AdaptiveKLController(args.kl_coef, args.kl_target, args.kl_horizon)
         self.params = [p for m in (self.policy, self.critic) for p in m.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=args.learning_rate, eps=1e-5)
         self.step, self.history = 0, []
@@ -198,15 +220,38 @@ class PPOTrainer:
         on = self.args.bf16 and self.dev.type == "cuda"
         return torch.autocast("cuda", dtype=torch.bfloat16) if on else nullcontext()
 
-    def _batch_prompts(self, step: int) -> list[str]:
+    def _batch_indexes(self, step: int) -> list[int]:
         """Prompts of iteration ``step``: epochs of seeded permutations, so any step can be recomputed."""
         n, b = len(self.prompts), self.args.batch_size
         out = []
         for k in range(step * b, (step + 1) * b):
             epoch, i = divmod(k, n)
             perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.args.seed * 7919 + epoch))
-            out.append(self.prompts[perm[i]])
+            out.append(int(perm[i]))
         return out
+
+    def _batch_prompts(self, step: int) -> list[str]:
+        return [self.prompts[i] for i in self._batch_indexes(step)]
+
+    def encode_prompts(self, indexes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded ``(input_ids, attention_mask)`` of the prompts at ``indexes``."""
+        seqs = [self.prompt_ids[i] for i in indexes]
+        width = max(len(s) for s in seqs)
+        ids = torch.tensor([[self.tok.pad_token_id] * (width - len(s)) + s for s in seqs], device=self.dev)
+        attn = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs], device=self.dev)
+        return ids, attn
+
+    def sample(self, ids: torch.Tensor, attn: torch.Tensor, **extra):
+        """``generate`` with :func:`generation_config` and nothing else: the checkpoint's own
+        ``generation_config`` is swapped out for the call, so none of its processors can fill in."""
+        inner = _unwrap(self.policy)
+        saved, inner.generation_config = inner.generation_config, self.generation_config
+        try:
+            with self._autocast():
+                return self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config,
+                                            **extra)
+        finally:
+            inner.generation_config = saved
 
     def _scores(self, prompts, responses, ids, attn, lengths, context) -> torch.Tensor:
         score = torch.zeros(len(prompts), device=self.dev)
@@ -228,18 +273,14 @@ class PPOTrainer:
     @torch.no_grad()
     def rollout(self, step: int) -> dict[str, Any]:
         a = self.args
-        prompts = self._batch_prompts(step)
-        self.tok.padding_side, self.tok.truncation_side = "left", "left"
-        enc = self.tok(prompts, return_tensors="pt", padding=True, truncation=True, max_length=a.max_prompt_length,
-                       add_special_tokens=False).to(self.dev)
-        context = enc.input_ids.shape[1]
+        indexes = self._batch_indexes(step)
+        prompts = [self.prompts[i] for i in indexes]
+        prompt_ids, prompt_attn = self.encode_prompts(indexes)
+        context = prompt_ids.shape[1]
         torch.manual_seed(a.seed * 1_000_003 + step)  # sampling depends on (seed, step) only
         self.policy.eval()
         try:
-            with self._autocast():
-                out = self.policy.generate(**enc, max_new_tokens=a.response_length, do_sample=True, top_k=0, top_p=1.0,
-                                           temperature=a.temperature, eos_token_id=self.eos,
-                                           pad_token_id=self.tok.pad_token_id)
+            out = self.sample(prompt_ids, prompt_attn)
         except RuntimeError as err:  # torch.multinomial on NaN/inf probabilities: the policy is broken
             if "inf" in str(err) or "nan" in str(err):
                 raise NonFiniteLoss(f"the policy's probabilities are NaN/inf at step {step + 1} ({err}); "
@@ -249,8 +290,8 @@ class PPOTrainer:
         responses = F.pad(responses, (0, a.response_length - responses.shape[1]), value=self.tok.pad_token_id)
         mask, lengths, ended = first_eos_mask(responses, self.eos)
         responses = responses.masked_fill(~mask, self.tok.pad_token_id)
-        ids = torch.cat([enc.input_ids, responses], 1)
-        attn = torch.cat([enc.attention_mask, mask.long()], 1)
+        ids = torch.cat([prompt_ids, responses], 1)
+        attn = torch.cat([prompt_attn, mask.long()], 1)
         with self._autocast():
             logp = token_logprobs(self.policy, ids, attn, context, a.temperature)
             if self.ref is None:
@@ -265,7 +306,8 @@ class PPOTrainer:
             score = score - a.missing_eos_penalty * (~ended).float()
         m = mask.float()
         kl = (logp - ref_logp) * m
-        rewards = -a.kl_coef * kl
+        kl_coef = self.kl_ctl.coef
+        rewards = -kl_coef * kl
         rewards[torch.arange(len(prompts)), lengths.clamp(min=1) - 1] += score
         if a.whiten_rewards:
             rewards = masked_whiten(rewards, m, shift_mean=False) * m
@@ -273,7 +315,8 @@ class PPOTrainer:
         adv = masked_whiten(adv, m) * m
         return {"ids": ids, "attn": attn, "context": context, "mask": m, "logp": logp * m, "values": values * m,
                 "adv": adv, "returns": returns, "score": raw_score, "reward": score, "kl": kl.sum(1),
-                "lengths": lengths, "ended": ended, "non_score": (-a.kl_coef * kl).sum(1)}
+                "lengths": lengths, "ended": ended, "non_score": (-kl_coef * kl).sum(1),
+                "kl_coef": kl_coef}
 
     def update(self, r: dict[str, Any], step: int) -> dict[str, float]:
         a = self.args
@@ -318,9 +361,10 @@ class PPOTrainer:
         while self.step < a.max_steps:
             r = self.rollout(self.step)
             s = self.update(r, self.step)
+            self.kl_ctl.update(r["kl"].mean().item(), a.batch_size)
             self.step += 1
             row = {"step": self.step, "score": r["score"].mean().item(), "reward": r["reward"].mean().item(),
-                   "kl": r["kl"].mean().item(), "non_score_reward": r["non_score"].mean().item(),
+                   "kl": r["kl"].mean().item(), "kl_coef": r["kl_coef"], "non_score_reward": r["non_score"].mean().item(),
                    "entropy": s["entropy"], "clipfrac": s["clipfrac"], "approxkl": s["approxkl"],
                    "loss_policy": s["pg"], "loss_value": s["vf"], "value_clipfrac": s["vf_clipfrac"],
                    "value_error": masked_mean((r["values"] - r["returns"]) ** 2, r["mask"]).item(),
@@ -349,7 +393,7 @@ class PPOTrainer:
         self.critic.save_pretrained(tmp / "critic")
         self.tok.save_pretrained(tmp / "policy")
         torch.save({"step": self.step, "optimizer": self.optimizer.state_dict(), "history": self.history,
-                    "args": asdict(self.args)}, tmp / "trainer_state.pt")
+                    "kl_coef": self.kl_ctl.coef, "args": asdict(self.args)}, tmp / "trainer_state.pt")
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         return final
@@ -359,6 +403,7 @@ class PPOTrainer:
         state = torch.load(Path(folder) / "trainer_state.pt", weights_only=False)
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history = state["step"], state["history"]
+        self.kl_ctl.coef = state.get("kl_coef", self.args.kl_coef)
 
 
 def build_ppo(cfg: RunConfig, on_log: Callable[[dict], None] | None = None) -> PPOTrainer:

@@ -31,23 +31,35 @@ def _text(tokenizer, prompt, answer) -> str:
 
 
 @torch.no_grad()
-def score_texts(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int = 1024) -> torch.Tensor:
-    """The reward model's scalar for each text (pooled at the last non-pad token)."""
+def score_texts(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int = 1024,
+                chat_template: bool = False) -> torch.Tensor:
+    """The reward model's scalar for each text (pooled at the last non-pad token). BOS follows the
+    rule of every stage (:func:`jinglian.formats.tokenizer.bos_prefix`): chat-template text as
+    rendered, plain text with the tokenizer's own BOS, as TRL's RewardTrainer tokenized it."""
+    from jinglian.formats.tokenizer import bos_prefix
+
     model.eval()
     dev = next(model.parameters()).device
     out = []
     for i in range(0, len(texts), batch_size):
-        enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True,
-                        max_length=max_length, add_special_tokens=False).to(dev)
-        out.append(model(**enc).logits[:, 0].float().cpu())
+        chunk = texts[i:i + batch_size]
+        seqs = [(bos_prefix(tokenizer, t, chat_template) + tokenizer(t, add_special_tokens=False)["input_ids"])[:max_length]
+                for t in chunk]
+        width = max(len(s) for s in seqs)
+        ids = torch.tensor([s + [tokenizer.pad_token_id] * (width - len(s)) for s in seqs], device=dev)
+        attn = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], device=dev)
+        out.append(model(input_ids=ids, attention_mask=attn).logits[:, 0].float().cpu())
     return torch.cat(out)
 
 
 def pairwise_accuracy(model, tokenizer, dataset) -> float:
     """Share of (chosen, rejected) pairs where chosen scores higher."""
     prompts = dataset["prompt"] if "prompt" in dataset.column_names else [None] * len(dataset)
-    chosen = score_texts(model, tokenizer, [_text(tokenizer, p, c) for p, c in zip(prompts, dataset["chosen"], strict=True)])
-    rejected = score_texts(model, tokenizer, [_text(tokenizer, p, r) for p, r in zip(prompts, dataset["rejected"], strict=True)])
+    chat = isinstance(dataset["chosen"][0], list)
+    chosen = score_texts(model, tokenizer, [_text(tokenizer, p, c) for p, c in zip(prompts, dataset["chosen"], strict=True)],
+                         chat_template=chat)
+    rejected = score_texts(model, tokenizer, [_text(tokenizer, p, r) for p, r in zip(prompts, dataset["rejected"], strict=True)],
+                           chat_template=chat)
     return (chosen > rejected).float().mean().item()
 
 
