@@ -31,6 +31,11 @@ VOCAB_SIZE = 2000
 BLOCK_SIZE = 128  # tokens per pretraining block
 MODEL = "{hidden_size: 128, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2}"
 STEPS = {"pretrain": 300, "sft": 60, "rm": 60, "ppo": 20}
+# PPO on the sample prompts: a small step (approx-KL per update stays below 0.01-0.05, where PPO's
+# clipping is meant to work), responses long enough to reach EOS, and the adaptive KL controller
+# (Ziegler et al. 2019) holding the policy near 2 nats per response from the SFT model.
+PPO = ("args.learning_rate=1e-4", "args.response_length=48", "args.kl_coef=0.2", "args.kl_target=2",
+       "args.kl_horizon=50")
 
 
 def train(stage: str, out: Path, *overrides: str) -> float:
@@ -57,7 +62,7 @@ def run(out: Path) -> dict[str, float]:
     times["train rm"] = train("rm", out, f"model.path={t / 'sft'}", f"data.train={out / 'data' / 'preference'}",
                               "data.eval_fraction=0.3")
     times["train ppo"] = train("ppo", out, f"model.path={t / 'sft'}", f"data.train={out / 'data' / 'prompts'}",
-                               f"rewards=[{{model: {t / 'rm'}}}]", "args.save_steps=0")
+                               f"rewards=[{{model: {t / 'rm'}}}]", "args.save_steps=0", *PPO)
     times["report"] = jinglian("report", out)
     return times
 

@@ -183,3 +183,36 @@ def test_reward_model_score_is_read_where_the_classifier_pools(toy, tmp_path, pa
             ids = r["ids"][i][r["attn"][i].bool()]  # the prompt and response without padding
             want = rm(input_ids=ids[None]).logits[0, 0]
             assert r["score"][i].item() == pytest.approx(want.item(), abs=1e-4), i
+
+
+def test_sampling_and_scoring_use_the_same_distribution(toy, tmp_path):
+    """A checkpoint's generation_config (repetition penalty, no-repeat n-grams) must not reach the
+    sampler: the log-probabilities generate() sampled from equal the ones PPO scores."""
+    trainer = build_ppo(ppo_config(toy, tmp_path / "ppo", "max_steps=1", "temperature=0.7"))
+    gc = trainer.policy.generation_config
+    gc.repetition_penalty, gc.no_repeat_ngram_size, gc.top_k = 3.0, 1, 5
+    ids, attn = trainer.encode_prompts(trainer._batch_indexes(0)[:4])
+    torch.manual_seed(0)
+    out = trainer.sample(ids, attn, return_dict_in_generate=True, output_scores=True)
+    seq = out.sequences
+    steps = len(out.scores)
+    sampled = torch.stack([torch.log_softmax(s.float(), -1) for s in out.scores], 1)
+    sampled = sampled.gather(2, seq[:, ids.shape[1]:, None]).squeeze(-1)
+    full_attn = torch.cat([attn, torch.ones_like(seq[:, ids.shape[1]:])], 1)
+    from jinglian.train.ppo import token_logprobs
+
+    with torch.no_grad():
+        scored = token_logprobs(trainer.policy, seq, full_attn, ids.shape[1], 0.7)
+    assert scored.shape[1] == steps
+    assert torch.allclose(sampled, scored, atol=1e-4)
+    assert gc.repetition_penalty == 3.0  # the checkpoint's config is back after sampling
+
+
+def test_adaptive_kl_controller_follows_ziegler():
+    from jinglian.train.ppo import AdaptiveKLController
+
+    ctl = AdaptiveKLController(0.1, target=2.0, horizon=100)
+    assert ctl.update(4.0, 10) == pytest.approx(0.1 * (1 + 0.2 * 10 / 100))  # error clipped at +0.2
+    assert ctl.update(1.0, 10) == pytest.approx(0.1 * 1.02 * (1 - 0.2 * 10 / 100))  # KL/target - 1 = -0.5 -> -0.2
+    fixed = AdaptiveKLController(0.1, target=None, horizon=100)
+    assert fixed.update(50.0, 10) == 0.1
