@@ -9,11 +9,10 @@ either passes it on as a document whose text is the decoded HTML, or drops it wi
 ``malformed_json``, ...).
 Decoding follows :mod:`jinglian.corpus.charset` and is recorded in ``charset`` / ``charset_source``.
 
-``extract`` then replaces the HTML with trafilatura's main text. Settings, chosen by measurement
-on ``../shared/data/extraction`` (``bench/extract.py``): ``favor_precision=True`` and
-``include_comments=False`` on the text we decoded (mean bigram F1 0.958 on modern UTF-8 pages and
-0.951 on GBK pages, against 0.896 / 0.901 for trafilatura's defaults on raw bytes). A per-page
-time limit (SIGALRM, in the worker's main thread) and the reader's byte limit keep a pathological
+``extract`` then replaces the HTML with its main text, chosen per page among several extractors
+(resiliparse, readability-lxml, trafilatura, and combinations) by
+:mod:`jinglian.corpus.extract_page`; the winner and the scores go into ``metadata``. Quality and
+speed against each single extractor: ``bench/extract.py``. A per-page time limit (SIGALRM, in the worker's main thread) and the reader's byte limit keep a pathological
 page from hanging or crashing a run: it is dropped as ``timeout`` or ``too_large``.
 
 Inputs: WARC / WARC.gz (ours or Common Crawl), WET (its text is kept as is), JSONL with an
@@ -23,6 +22,7 @@ Inputs: WARC / WARC.gz (ours or Common Crawl), WET (its text is kept as is), JSO
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import json
 import re
@@ -37,6 +37,8 @@ from datatrove.pipeline.base import PipelineStep
 
 from jinglian.corpus.charset import decode_html
 from jinglian.corpus.crawl.warc import WARC_SUFFIXES, WarcDamage, iter_warc
+from jinglian.corpus.extract_page import candidates, choose, looks_like_forum
+from jinglian.corpus.extract_select import PageSignals, Selector
 from jinglian.corpus.readers import expand_inputs
 from jinglian.corpus.stats import IN, KEPT, AccountedFilter, AccountedStep, Verdict
 
@@ -44,7 +46,7 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 HTML_SUFFIXES = (".html", ".htm")
 WEB_SUFFIXES = WARC_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # larger pages are dropped as too_large before decoding
-DEFAULT_TIME_LIMIT = 10.0  # seconds of trafilatura per page
+DEFAULT_TIME_LIMIT = 10.0  # seconds of extraction per page (all candidates together)
 # A page whose bytes are more than 1% invalid in the best charset found is binary or mangled; a
 # handful of bad bytes (one of the 23 GBK dev pages has some) is decoded with U+FFFD and kept.
 MAX_BAD_BYTES = 0.01
@@ -292,11 +294,20 @@ def page_metadata(tree, html: str) -> dict[str, str]:
     return {k: v for k, v in found.items() if v}
 
 
+@functools.cache
+def default_selector() -> Selector:
+    """The shipped selector weights (``extract_selector.json``), read once per process."""
+    return Selector.load()
+
+
 def extract_main_text(
     html: str, url: str | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT
 ) -> tuple[str, dict] | None:
-    """Main text and metadata of a decoded page with jinglian's trafilatura settings; None if no text."""
-    from trafilatura import bare_extraction
+    """Main text and metadata of a decoded page (see :mod:`jinglian.corpus.extract_page`); None if no text.
+
+    The metadata says which candidate won (``extractor``), every candidate's selector score
+    (``extract_scores``) and the page kind (``page_kind``), beside title, author, site and date.
+    """
     from trafilatura.utils import load_html
 
     with time_limit(time_limit_s):
@@ -304,11 +315,12 @@ def extract_main_text(
         if tree is None:
             return None
         metadata = page_metadata(tree, html)
-        result = bare_extraction(
-            tree, url=url, favor_precision=True, include_comments=False, include_tables=True
-        )
-    if result is None or not (result.text or "").strip():
+        signals = PageSignals.from_tree(tree, metadata.get("title", ""))
+        texts = candidates(html, url, tree)
+        result = choose(texts, signals, default_selector(), looks_like_forum(html, url))
+    if result is None:
         return None
+    metadata.update(extractor=result.extractor, extract_scores=result.scores, page_kind=result.page_kind)
     return result.text, metadata
 
 

@@ -1,0 +1,119 @@
+"""One page's main text from several extractors: cheap candidates first, a selector, two page kinds.
+
+1. resiliparse (1.6 ms) and readability (4 ms) always run.
+2. trafilatura (11 ms, ``fast``) runs only where those two leave doubt: readability found almost
+   nothing (< :data:`MIN_HAN` Hanzi), the two disagree (bigram F1 < :data:`MIN_AGREEMENT`), or
+   resiliparse holds prose readability lacks (> :data:`MAX_PROSE_GAIN` more Hanzi). On the dev
+   pages that is 9 of 41.
+3. ``readability+confirmed``: where readability is a fragment, i.e. resiliparse *and*
+   trafilatura both hold prose lines it lacks and those add more than :data:`FRAGMENT_GAIN` of
+   its length, the lines are added back (one dev page: a GBK admission notice, F1 0.68 -> 0.95).
+4. The selector (:mod:`jinglian.corpus.extract_select`) scores the candidates; the best wins.
+5. Forum threads (URL or markers such as 楼主 / 发表于): the repeated post blocks become one more
+   candidate, and win when they contain the chosen text and more (a thread is all its posts,
+   readability and trafilatura keep the longest one).
+6. List and archive pages: when the chosen text is mostly link texts or short lines without
+   punctuation (a menu), only its prose lines are kept, else the page title: ``page_kind`` is
+   ``list``, so a filter downstream can drop it, and no menu reaches the corpus as text.
+
+Everything that decided is returned: ``extractor`` (the winner), ``extract_scores`` (selector
+score per candidate), ``page_kind`` (``article``, ``forum`` or ``list``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+
+from jinglian.corpus.extract_candidates import (
+    EXTRACTORS,
+    HAN,
+    bigram_set,
+    is_prose,
+    readability_text,
+    repeated_posts,
+    squash,
+    widen,
+)
+from jinglian.corpus.extract_select import PageSignals, Selector, agreement, candidate_features, text_features
+
+MIN_HAN = 30  # Hanzi; below this readability's text is taken as a miss
+# When trafilatura (the slowest candidate) is asked for a third opinion. Thresholds from the dev
+# pages: at these values it runs on 9 of 41 pages and the leave-one-out F1 is what it is with
+# trafilatura on every page; resiliparse's extra text is then its menus and related links.
+MIN_AGREEMENT = 0.7  # bigram-set F1 (extract_select.agreement) of readability and resiliparse
+MAX_PROSE_GAIN = 0.15  # Hanzi in resiliparse's prose lines that readability lacks, per readability Hanzi
+FRAGMENT_GAIN = 0.5  # confirmed missing prose, as a share of readability's Hanzi, that makes it a fragment
+POSTS_COVER = 0.6  # share of the chosen text's bigrams the posts must contain to replace it
+LIST_LINKS = 0.5  # share of characters in link-text lines above which a text is a link list
+LIST_SHORT_LINES = 0.7  # share of short lines (with punctuation below LIST_PUNCT) of a menu-like text
+LIST_PUNCT = 0.3  # Chinese punctuation per Hanzi x10; prose has about 1.2
+FORUM_URL = re.compile(r"bbs|forum|thread|topic|tid[=-]|archiver|dispbbs|showtopic|club\.", re.I)
+# Words of thread pages; 沙发 (sofa, "first reply") and 楼层 (floor) also appear on shop and house pages.
+FORUM_MARKERS = re.compile(r"楼主|樓主|发表于|發表於|回复于|只看该作者|回帖")
+MIN_FORUM_MARKERS = 3
+
+
+@dataclass
+class PageText:
+    text: str
+    extractor: str
+    scores: dict[str, float]
+    page_kind: str
+
+
+def _han(text: str) -> int:
+    return len(HAN.findall(text))
+
+
+def looks_like_forum(html: str, url: str | None) -> bool:
+    return bool(url and FORUM_URL.search(url)) or len(FORUM_MARKERS.findall(html)) >= MIN_FORUM_MARKERS
+
+
+def candidates(html: str, url: str | None, tree) -> dict[str, str]:
+    """The candidate texts of a page, running the slower extractors only where needed (see above)."""
+    texts = {
+        "resiliparse": EXTRACTORS["resiliparse"](html, url),
+        "readability": readability_text(html, url, copy.deepcopy(tree)),
+    }
+    readability, resiliparse = texts["readability"], texts["resiliparse"]
+    prose_gain = (_han(widen(readability, resiliparse)) - _han(readability)) / (_han(readability) + 1)
+    if (
+        _han(readability) < MIN_HAN
+        or agreement(readability, resiliparse) < MIN_AGREEMENT
+        or prose_gain > MAX_PROSE_GAIN
+    ):
+        texts["trafilatura"] = EXTRACTORS["trafilatura"](html, url)
+        confirmed = widen(readability, resiliparse, witness=texts["trafilatura"])
+        if _han(confirmed) - _han(readability) > FRAGMENT_GAIN * _han(readability):
+            texts["readability+confirmed"] = confirmed
+    if looks_like_forum(html, url):
+        texts["posts"] = repeated_posts(tree)
+    return {name: text for name, text in texts.items() if text.strip()}
+
+
+def _list_remainder(text: str, signals: PageSignals) -> str:
+    kept = [line.strip() for line in text.splitlines() if is_prose(line) and squash(line) not in signals.link_texts]
+    return "\n".join(kept) or signals.title
+
+
+def choose(texts: dict[str, str], signals: PageSignals, selector: Selector, forum: bool) -> PageText | None:
+    """Score the candidates, pick one, then apply the forum and list rules."""
+    posts = texts.get("posts", "")
+    texts = {name: text for name, text in texts.items() if name != "posts"}
+    if not texts and not posts:
+        return None
+    kind = "forum" if forum else "article"
+    name, scores = selector.choose(candidate_features(texts, signals)) if texts else ("posts", {})
+    if posts and name != "posts" and _han(posts) > _han(texts[name]):
+        chosen = bigram_set(texts[name])
+        if chosen and len(chosen & bigram_set(posts)) >= POSTS_COVER * len(chosen):
+            name = "posts"
+    text = posts if name == "posts" else texts[name]
+    f = text_features(text, signals)
+    if f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT):
+        text, kind = _list_remainder(text, signals), "list"
+    if not text.strip():
+        return None
+    return PageText(text, name, scores, kind)

@@ -1,0 +1,177 @@
+"""Choose one candidate main text per page from a few explainable features, with a tiny linear model.
+
+Features of each candidate (all scale-free, so a long page and a short one compare):
+
+- ``agree``: mean character-bigram-set F1 (:func:`agreement`) with the other candidates (extractors that fail, fail
+  differently; the text the others also found is most often the main text);
+- ``length``: log2 of its Hanzi count over the median of the candidates' (a fragment is < 0,
+  a page with its menus > 0);
+- ``punct``: Chinese punctuation marks per Hanzi, x10 (prose about 1.2, menus near 0);
+- ``links``: share of its characters in lines that are exactly the text of a link on the page;
+- ``short_lines``: share of its lines shorter than :data:`SHORT_LINE` characters;
+- ``boiler``: boilerplate markers (版权所有, 上一篇, 登录 ...) per 1,000 characters, capped at 5;
+- ``title``: share of the page title's bigrams the text contains (the headline is main text).
+
+The score is ``w . features + prior[candidate]``; the highest wins. The weights live in
+``extract_selector.json`` beside this file and are refit with
+``python bench/extract.py --train-selector`` (pairwise logistic regression over the dev pages:
+for every page and every two candidates whose F1 differs by more than :data:`MIN_GAP`, the
+better one should score higher). bench/extract.py also reports the leave-one-page-out score, so
+the number printed is that of a selector that never saw the page.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinglian.corpus.extract_candidates import HAN, ZH_PUNCT, bigram_set, squash
+
+WEIGHTS_FILE = Path(__file__).with_name("extract_selector.json")
+FEATURES = ("agree", "length", "punct", "links", "short_lines", "boiler", "title")
+SHORT_LINE = 10  # characters; menu items, breadcrumbs and bylines are shorter
+MAX_BOILER = 5.0  # markers per 1,000 characters, the cap
+MIN_GAP = 0.02  # F1 difference below which two candidates count as equally good (not trained on)
+L2 = 0.1  # ridge penalty of the pairwise logistic regression, per weight
+BOILERPLATE = re.compile(
+    "版权所有|版权声明|上一篇|下一篇|上一页|下一页|返回首页|返回顶部|登录|注册|免责声明|联系我们|"
+    "关于我们|网站地图|友情链接|ICP备|Copyright|All Rights Reserved|分享到|扫一扫|相关阅读|相关新闻|热门推荐",
+    re.I,
+)
+
+
+def bigram_f1(predicted: str, gold: str) -> float:
+    """F1 of the character-bigram multisets of two texts, whitespace removed (the bench's score)."""
+    a, b = squash(predicted), squash(gold)
+    pred = Counter(a[i : i + 2] for i in range(len(a) - 1))
+    ref = Counter(b[i : i + 2] for i in range(len(b) - 1))
+    overlap = sum((pred & ref).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(pred.values()), overlap / sum(ref.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def agreement(a: str, b: str) -> float:
+    """F1 of the character-bigram *sets* of two texts: the bench's score without counts, 10x cheaper."""
+    a, b = bigram_set(a), bigram_set(b)
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+@dataclass
+class PageSignals:
+    """What the features need from the page itself: its link texts and its title."""
+
+    link_texts: set[str] = field(default_factory=set)
+    title: str = ""
+
+    @classmethod
+    def from_tree(cls, tree, title: str = "") -> PageSignals:
+        links = {squash(a.text_content()) for a in tree.iter("a")}
+        return cls({t for t in links if len(t) >= 2}, title)
+
+
+def text_features(text: str, signals: PageSignals) -> dict[str, float]:
+    """The features of one text that do not depend on the other candidates."""
+    lines = [squash(line) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    chars = sum(map(len, lines)) or 1
+    han = len(HAN.findall(text))
+    title_grams = {signals.title[i : i + 2] for i in range(len(squash(signals.title)) - 1)}
+    flat = squash(text)
+    return {
+        "han": han,
+        "punct": 10 * len(ZH_PUNCT.findall(text)) / max(han, 1),
+        "links": sum(len(line) for line in lines if line in signals.link_texts) / chars,
+        "short_lines": sum(len(line) < SHORT_LINE for line in lines) / max(len(lines), 1),
+        "boiler": min(MAX_BOILER, 1000 * len(BOILERPLATE.findall(text)) / chars),
+        "title": sum(g in flat for g in title_grams) / len(title_grams) if title_grams else 0.0,
+    }
+
+
+def candidate_features(texts: dict[str, str], signals: PageSignals) -> dict[str, dict[str, float]]:
+    """Features of every candidate, the cross-candidate ones (agreement, length) included."""
+    own = {name: text_features(text, signals) for name, text in texts.items()}
+    median_han = statistics.median(f["han"] for f in own.values())
+    features = {}
+    for name in texts:
+        others = [agreement(texts[name], texts[o]) for o in texts if o != name]
+        f = own[name]
+        features[name] = {
+            "agree": sum(others) / len(others) if others else 1.0,
+            "length": math.log2((f["han"] + 1) / (median_han + 1)),
+            **{k: f[k] for k in FEATURES if k in f},
+        }
+    return features
+
+
+@dataclass
+class Selector:
+    weights: dict[str, float]
+    priors: dict[str, float]
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> Selector:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data["weights"], data["priors"])
+
+    def save(self, path: Path = WEIGHTS_FILE, note: str = "") -> None:
+        data = {"note": note, "features": list(FEATURES), "weights": self.weights, "priors": self.priors}
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    def score(self, name: str, features: dict[str, float]) -> float:
+        return self.priors.get(name, 0.0) + sum(self.weights[k] * features[k] for k in FEATURES)
+
+    def choose(self, features: dict[str, dict[str, float]]) -> tuple[str, dict[str, float]]:
+        scores = {name: round(self.score(name, f), 3) for name, f in features.items()}
+        return max(scores, key=scores.get), scores
+
+
+def _vector(name: str, features: dict[str, float], names: list[str]) -> list[float]:
+    return [features[k] for k in FEATURES] + [float(name == n) for n in names]
+
+
+def train_selector(
+    pages: list[tuple[dict[str, dict[str, float]], dict[str, float]]],
+    priors: bool = True,
+    steps: int = 3000,
+    lr: float = 0.5,
+) -> Selector:
+    """Fit the weights on ``(features per candidate, F1 per candidate)`` of each page.
+
+    Pairwise logistic regression without intercept on feature differences (numpy, full-batch
+    gradient descent, ridge :data:`L2`); a candidate prior is one more weight per name.
+    """
+    import numpy as np
+
+    names = sorted({n for feats, _ in pages for n in feats}) if priors else []
+    diffs = []
+    for feats, f1 in pages:
+        for a in feats:
+            for b in feats:
+                if f1[a] - f1[b] > MIN_GAP:
+                    weight = f1[a] - f1[b]  # a big loss matters more than a near tie
+                    va, vb = _vector(a, feats[a], names), _vector(b, feats[b], names)
+                    diffs.append(([x - y for x, y in zip(va, vb, strict=True)], weight))
+    if not diffs:
+        return Selector(dict.fromkeys(FEATURES, 0.0), dict.fromkeys(names, 0.0))
+    x = np.array([d for d, _ in diffs])
+    sample_weight = np.array([w for _, w in diffs])
+    sample_weight /= sample_weight.sum()
+    w = np.zeros(x.shape[1])
+    for _ in range(steps):
+        margin = x @ w
+        grad = -(x * (sample_weight / (1 + np.exp(margin)))[:, None]).sum(0) + L2 * w
+        w -= lr * grad
+    k = len(FEATURES)
+    return Selector(
+        {f: round(float(v), 4) for f, v in zip(FEATURES, w[:k], strict=True)},
+        {n: round(float(v), 4) for n, v in zip(names, w[k:], strict=True)},
+    )
