@@ -71,10 +71,16 @@ def looks_like_forum(html: str, url: str | None) -> bool:
     return bool(url and FORUM_URL.search(url)) or len(FORUM_MARKERS.findall(html)) >= MIN_FORUM_MARKERS
 
 
+# libxml2 stops nesting at 256 levels; a page that deep is pathological, and resiliparse's
+# main-content pass is quadratic in it (37 s on 50,000 nested divs), so it is skipped there.
+_TOO_DEEP = "boolean(/" + "/".join(["*"] * 250) + ")"
+
+
 def candidates(html: str, url: str | None, tree) -> dict[str, str]:
     """The candidate texts of a page, running the slower extractors only where needed (see above)."""
+    deep = bool(tree.xpath(_TOO_DEEP))
     texts = {
-        "resiliparse": EXTRACTORS["resiliparse"](html, url),
+        "resiliparse": "" if deep else EXTRACTORS["resiliparse"](html, url),
         "readability": readability_text(html, url, copy.deepcopy(tree)),
     }
     readability, resiliparse = texts["readability"], texts["resiliparse"]
