@@ -45,6 +45,13 @@ def test_unknown_key_and_nan_loss_are_one_line_errors(cli, workdir):
 def test_plan_prints_the_estimate_beside_the_seed_figure(cli):
     proc = cli("train", "plan", "--stage", "ppo", "--params", "7B", "--gpus", "8")
     assert "ZeRO-3 ×8" in proc.stdout and "240G" in proc.stdout and "252 GB" in proc.stdout
+    assert "that is the 240G" in proc.stdout
+
+
+def test_plan_calls_only_the_7b_figure_the_seed_notes_240g(cli):
+    proc = cli("train", "plan", "--stage", "ppo", "--params", "1.5B")
+    assert "that is the 240G" not in proc.stdout
+    assert "at 7B the same count gives 252 GB" in proc.stdout
 
 
 @pytest.mark.slow
