@@ -30,6 +30,8 @@ NUMERIC_SKIP = {"source_line", "t2s_changed", "chars", "http_status", "charset_e
 KEY_SCORES = ("lang_score", "quality_score", "han_ratio", "blocklist_score", "dup_10gram_fraction",
               "stopword_hits", "rare_han_share", "dedup_jaccard")
 MAX_SCORE_PLOTS = 8
+# Training-log keys worth a curve (PPO's health needs KL, approx-KL, clip fraction and EOS share too)
+CURVE_WORDS = ("loss", "reward", "score", "kl", "accuracy", "perplexity", "entropy", "clip", "eos")
 
 
 def _png(fig) -> str:
@@ -186,7 +188,7 @@ def _curves(path: Path) -> dict[str, list[tuple[float, float]]]:
         step = entry.get("step", i)
         for key, value in entry.items():
             if key != "step" and isinstance(value, int | float) and not isinstance(value, bool):
-                if any(word in key for word in ("loss", "reward", "score", "kl", "accuracy", "perplexity", "entropy", "clip")):
+                if any(word in key for word in CURVE_WORDS):
                     curves.setdefault(key, []).append((step, value))
     return curves
 
@@ -244,9 +246,59 @@ def crawl_section(root: Path) -> str:
     return "".join(parts) or "<p>No crawl in this run.</p>"
 
 
+def _stage_documents(root: Path, key: str) -> dict[Path, dict[str, list[dict]]]:
+    """Per stage folder (the parent of ``documents/`` and ``rejected/``), the metadata of the
+    documents that carry ``key``, kept and rejected apart."""
+    stages: dict[Path, dict[str, list[dict]]] = {}
+    for folder in sorted(p for p in root.rglob("*") if p.is_dir() and p.name in ("documents", "rejected")):
+        metas = [m for d in _read_documents(folder) if key in (m := d.get("metadata") or {})]
+        if metas:
+            stages.setdefault(folder.parent, {"documents": [], "rejected": []})[folder.name] = metas
+    return stages
+
+
+def extraction_section(root: Path) -> str:
+    """Which candidate extractor won each page (``extractor``), by page kind, kept or dropped later."""
+    parts = []
+    for stage, books in _stage_documents(root, "extractor").items():
+        kept, dropped = Counter(m["extractor"] for m in books["documents"]), Counter(m["extractor"] for m in books["rejected"])
+        pages = sum(kept.values()) + sum(dropped.values())
+        rows = [[name, kept[name] + dropped[name], f"{(kept[name] + dropped[name]) / pages:.0%}", kept[name], dropped[name]]
+                for name in sorted(kept | dropped, key=lambda n: -(kept[n] + dropped[n]))]
+        kinds = Counter((m.get("page_kind") or "-", m["extractor"]) for m in books["documents"] + books["rejected"])
+        parts.append(
+            f"<h3>{html.escape(_relative(stage, root))}</h3><p>{pages} extracted pages</p>"
+            + _table(["extractor (winner)", "pages", "share", "kept", "dropped later"], rows)
+            + _table(["page kind / extractor", "pages"], [[f"{k} / {e}", n] for (k, e), n in sorted(kinds.items())])
+        )
+    return "".join(parts) or "<p>No extracted pages in this run.</p>"
+
+
+def cleaning_section(root: Path) -> str:
+    """Line cleaning (boilerplate lines removed before the document rules): how much, and how
+    many pages were dropped because little but boilerplate was left."""
+    parts = []
+    for stage, books in _stage_documents(root, "lines_removed").items():
+        metas = books["documents"] + books["rejected"]
+        cleaned = [m for m in metas if m["lines_removed"] > 0]
+        shares = [float(m.get("chars_removed_share", 0.0)) for m in metas]
+        by_cleaning = Counter(m["reject_reason"] for m in books["rejected"] if m.get("rejected_by") == "lines")
+        parts.append(
+            f"<h3>{html.escape(_relative(stage, root))}</h3>"
+            f"<p>{len(metas)} documents reached line cleaning; {len(cleaned)} had lines removed, "
+            f"{sum(m['lines_removed'] for m in metas)} lines in all; median share of characters removed "
+            f"{sorted(shares)[len(shares) // 2]:.1%}; kept {len(books['documents'])}</p>"
+            + (_table(["dropped by line cleaning: rule", "documents"], sorted(by_cleaning.items())) if by_cleaning else "")
+            + _hist(shares, "share of characters removed as boilerplate", "share")
+        )
+    return "".join(parts) or "<p>No line cleaning in this run.</p>"
+
+
 SECTIONS = [
     ("crawl", "Crawl: fetched, skipped, failed", crawl_section),
+    ("extraction", "Extraction: which extractor won", extraction_section),
     ("funnel", "Funnel: documents through the stages", funnel_section),
+    ("cleaning", "Line cleaning: boilerplate removed", cleaning_section),
     ("documents", "Documents: lengths and scores", documents_section),
     ("dedup", "Deduplication clusters", dedup_section),
     ("datasets", "Built datasets", datasets_section),
