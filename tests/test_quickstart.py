@@ -24,6 +24,6 @@ def test_quickstart_runs_the_whole_path_and_writes_the_report(cli, tmp_path, ope
 
     errors, sections = open_in_browser(out / "report.html", out / "report.png")
     assert errors == []
-    assert sections == ["crawl", "funnel", "documents", "dedup", "datasets", "training"]
+    assert sections == ["crawl", "extraction", "funnel", "cleaning", "documents", "dedup", "datasets", "training"]
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "No training logs" not in page and "No Hugging Face datasets" not in page
