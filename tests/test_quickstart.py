@@ -27,3 +27,4 @@ def test_quickstart_runs_the_whole_path_and_writes_the_report(cli, tmp_path, ope
     assert sections == ["crawl", "extraction", "funnel", "cleaning", "documents", "dedup", "datasets", "training"]
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "No training logs" not in page and "No Hugging Face datasets" not in page
+    assert "No extracted pages" not in page and "No line cleaning" not in page
