@@ -228,7 +228,7 @@ def test_user_blocklist_with_blank_lines_duplicates_and_weights(tmp_path):
 
 def test_zh_web_profile_names_every_rule_with_a_threshold():
     profile = load_profile("zh-web")
-    assert profile.sections["heuristics"]["min_han_ratio"] == 0.30
+    assert profile.sections["heuristics"]["min_han_ratio_non_english"] == 0.30
     steps = filter_steps(profile)
     assert [s.name for s in steps] == [
         "langid", "urls", "blocklist", "page_types", "lines", "heuristics", "spam", "pii",
@@ -265,7 +265,7 @@ def test_extends_overrides_only_what_it_sets(tmp_path):
     )
     profile = load_profile(path)
     assert profile.sections["heuristics"]["min_han_chars"] == 100
-    assert profile.sections["heuristics"]["min_han_ratio"] == 0.30
+    assert profile.sections["heuristics"]["min_han_ratio_non_english"] == 0.30
     assert [s.name for s in filter_steps(profile)] == ["langid", "urls", "blocklist", "page_types", "lines", "heuristics"]
 
 

@@ -9,6 +9,9 @@ rule                           statistic and unit                           thre
                                                                             multi-MB one-liners
 ``min_han_chars``              Han characters                               measured (see below)
 ``min_han_ratio``              Han characters / non-whitespace characters   ChineseWebText: 0.30
+``min_han_ratio_non_english``  Han characters / non-whitespace characters    ChineseWebText's
+                               outside English sentences (runs of 6+ Latin  0.30, for a bilingual
+                               words with a Gopher stopword)                profile
 ``max_symbol_ratio``           symbol characters (Unicode S*, markup)       Gopher 0.1 per word,
                                / non-whitespace characters                  measured on chars
 ``max_digit_ratio``            digits / non-whitespace characters           measured
@@ -29,6 +32,8 @@ rule                           statistic and unit                           thre
                                                                             ≤ 0.45
 ``min_stopword_hits``          stopword occurrences in the first 3,000      FineWeb-2: 2 stopwords
                                characters (Aho-Corasick, no segmentation)
+``min_en_stopword_hits``       Gopher's 8 English stopwords in the first    Gopher: 2 (English
+                               5,000 characters (Latin-script docs only)    documents only)
 ``max_single_char_word_share`` one-character words / Han jieba words        measured: random
                                (first 1,000 characters)                     characters ≈ 1.0,
                                                                             real text ≤ 0.86
@@ -47,6 +52,12 @@ segmentation, so the whole step runs about twice as fast. The jieba pair (``min_
 profiles that prefer it. On the sets measured for issue 4 the pairs disagree on one document: a
 clean-labelled list of job titles (ChineseWebText) with one jieba stopword but several hits.
 
+Language: the Han rules (``han_chars``, ``han_ratio``, ``rare_han_share``, ``stopword_hits``)
+judge documents that language ID called ``zh`` (or that have no ``lang``); a Latin-script
+document that the profile's ``langid.languages`` let through (``en`` in zh-web) is judged by
+``min_en_stopword_hits`` (Gopher's rule: at least two of its eight stopwords) instead. The other
+rules judge both.
+
 Line rules (terminal punctuation, average line length) only apply to documents with at least
 ``line_rules_min_lines`` lines: a one-paragraph document has no "lines" to judge.
 """
@@ -62,6 +73,9 @@ from jinglian.corpus.filters.rules import ProfileError, RuleFilter, RuleSpec
 from jinglian.corpus.filters.textstats import (
     WHITESPACE_RE,
     content_chars,
+    en_stopword_hits,
+    english_sentence_chars,
+    is_latin_doc,
     count_chars,
     count_stopwords,
     duplicate_lines,
@@ -86,6 +100,9 @@ class ChineseHeuristics(RuleFilter):
         "max_chars": RuleSpec(_CHARS, "guard"),
         "min_han_chars": RuleSpec("Han characters", "measured"),
         "min_han_ratio": RuleSpec(f"Han / {_CHARS}", "ChineseWebText"),
+        "min_han_ratio_non_english": RuleSpec(
+            f"Han / {_CHARS} outside English sentences", "ChineseWebText's 0.30, bilingual"
+        ),
         "max_symbol_ratio": RuleSpec(f"symbols / {_CHARS}", "Gopher, measured"),
         "max_digit_ratio": RuleSpec(f"digits / {_CHARS}", "measured"),
         "min_avg_line_chars": RuleSpec(f"{_CHARS} per line", "measured"),
@@ -99,6 +116,10 @@ class ChineseHeuristics(RuleFilter):
         ),
         "max_rare_han_share": RuleSpec(
             "share of Han characters outside GB 2312 level 1", "measured (gibberish)"
+        ),
+        "min_en_stopword_hits": RuleSpec(
+            "Gopher stopwords (the, be, to, of, and, that, have, with) in the first 5,000 characters",
+            "Gopher: 2",
         ),
     }
     RULE_PATTERNS = {
@@ -136,13 +157,21 @@ class ChineseHeuristics(RuleFilter):
         yield "chars", len(stripped)  # first: a multi-megabyte document stops here
         counts = count_chars(stripped)
         chars = max(len(stripped), 1)
-        yield "han_chars", counts["han"]
-        yield "han_ratio", counts["han"] / chars
+        # Han rules judge Chinese documents; an English page a bilingual profile keeps is judged
+        # by Gopher's stopword rule instead (both recorded either way: one metadata schema)
+        han = not is_latin_doc(doc.metadata)
+        yield "han_chars", counts["han"], han
+        yield "han_ratio", counts["han"] / chars, han
+        if self.wants("han_ratio_non_english"):  # a bilingual page's English sentences are text
+            rest = max(len(stripped) - english_sentence_chars(text), 1)
+            yield "han_ratio_non_english", min(counts["han"] / rest, 1.0), han
         yield "symbol_ratio", counts["symbols"] / chars
         yield "digit_ratio", counts["digits"] / chars
-        yield "rare_han_share", counts["rare_han_share"]
+        yield "rare_han_share", counts["rare_han_share"], han
         if self.wants("stopword_hits"):
-            yield "stopword_hits", stopword_hits(text, self._stopword_set())
+            yield "stopword_hits", stopword_hits(text, self._stopword_set()), han
+        if self.wants("en_stopword_hits"):
+            yield "en_stopword_hits", en_stopword_hits(text), not han
         lines = non_empty_lines(text)
         judged = len(lines) >= self.line_rules_min_lines  # recorded either way, judged only then
         yield "avg_line_chars", len(stripped) / max(len(lines), 1), judged

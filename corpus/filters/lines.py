@@ -21,7 +21,8 @@ without a trailing `` - 站点名`` / ``_站点名``; dropped when the page repe
 The cleaned text replaces ``doc.text``; ``lines_removed`` (count) and ``chars_removed_share``
 (removed non-whitespace characters / all of them) go into metadata. A page that is mostly
 boilerplate is dropped with rule ``max_chars_removed_share`` or ``min_kept_han_chars`` (profile
-section ``lines:``). A page with a single line (a paragraph, an instruction) is left as it is.
+section ``lines:``); a Latin-script page (``lang`` not zh, see ``textstats.is_latin_doc``) with
+``min_kept_words`` instead. A page with a single line (a paragraph, an instruction) is left as it is.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from collections.abc import Iterator, Mapping
 from datatrove.data import Document
 
 from jinglian.corpus.filters.rules import RuleFilter, RuleSpec
-from jinglian.corpus.filters.textstats import HAN_RE, TERMINAL_PUNCTUATION, both_scripts
+from jinglian.corpus.filters.textstats import (
+    HAN_RE,
+    LATIN_WORD_RE,
+    TERMINAL_PUNCTUATION,
+    both_scripts,
+    is_latin_doc,
+)
 
 # Short lines (< short_boilerplate_chars) with one of these are site furniture, not prose.
 BOILERPLATE_RE = re.compile(both_scripts(
@@ -74,6 +81,7 @@ class LineCleaner(RuleFilter):
     RULES = {
         "max_chars_removed_share": RuleSpec("removed / all non-whitespace characters", "measured"),
         "min_kept_han_chars": RuleSpec("Han characters left after cleaning", "measured"),
+        "min_kept_words": RuleSpec("Latin words left after cleaning (Latin-script documents)", "Gopher: 50"),
     }
 
     def __init__(
@@ -177,4 +185,6 @@ class LineCleaner(RuleFilter):
             doc.text = kept_text  # downstream rules, dedup and training see the cleaned text
         yield "lines_removed", len(removed)
         yield "chars_removed_share", removed_chars / total if total else 0.0
-        yield "kept_han_chars", len(HAN_RE.findall(kept_text))
+        latin = is_latin_doc(doc.metadata)  # an English page is judged by its words, not its Han
+        yield "kept_han_chars", len(HAN_RE.findall(kept_text)), not latin
+        yield "kept_words", len(LATIN_WORD_RE.findall(kept_text)), latin

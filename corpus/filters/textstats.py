@@ -24,6 +24,43 @@ TERMINAL_PUNCTUATION = tuple("。！？!?…；;.”’」』")
 _MARKUP = set("#|*_~^<>=+@&%$\\/[]{}`")
 
 
+# Latin-script documents (``lang`` other than zh, e.g. the English pages a bilingual profile
+# keeps): the Han-character rules do not apply to them, Gopher's word rules do.
+LATIN_WORD_RE = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
+# Gopher's stopwords (Rae et al. 2021, appendix A): real English prose has at least two of them.
+EN_STOPWORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
+
+
+def is_latin_doc(metadata: dict) -> bool:
+    """True when language ID put the document in a language other than Chinese; a document
+    without ``lang`` (no langid step) is judged as Chinese."""
+    lang = metadata.get("lang")
+    return lang is not None and lang not in ("zh", "unknown")
+
+
+# A run of six or more Latin words (spaces and light punctuation between them): with one of
+# Gopher's stopwords in it, an English sentence or phrase, not a brand, a code token or a URL.
+_LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[\s,;:()\"“”‘’-]+[A-Za-z][A-Za-z'’-]*){5,}")
+
+
+def english_sentence_chars(text: str) -> int:
+    """Non-whitespace characters of the text that sit in English sentences (runs of 6+ Latin
+    words with a Gopher stopword): a bilingual page's English part, not its Latin junk."""
+    if sum(1 for c in text[:20000] if c.isascii() and c.isalpha()) < 30:  # fast path: Chinese
+        return 0
+    total = 0
+    for match in _LATIN_RUN_RE.finditer(text):
+        run = match.group()
+        if any(w.lower() in EN_STOPWORDS for w in LATIN_WORD_RE.findall(run)):
+            total += len(WHITESPACE_RE.sub("", run))
+    return total
+
+
+def en_stopword_hits(text: str, max_chars: int = 5000) -> int:
+    """Occurrences of Gopher's English stopwords among the words of the first ``max_chars``."""
+    return sum(1 for w in LATIN_WORD_RE.findall(text[:max_chars]) if w.lower() in EN_STOPWORDS)
+
+
 def content_chars(text: str) -> str:
     """Letters, digits and Han characters only: the string the repetition measures run on."""
     return "".join(c for c in text if c.isalnum())
