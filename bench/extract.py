@@ -18,7 +18,10 @@ own ``bytes_to_str``. ``jinglian`` is :func:`jinglian.corpus.charset.decode_html
 
 ``jinglian (leave-one-out)``: the same candidates, chosen by a selector refit without the page
 being scored (41 fits), so the number is that of a selector that never saw the page; it is the
-honest estimate for pages of the same kind that are not in this folder.
+honest estimate for pages of the same kind that are not in this folder. Also printed: which
+candidate won how often (the ``extractor`` metadata of the extract step, and in the
+leave-one-out fits) and on how many pages a leave-one-out fit chooses differently from the
+shipped selector.
 """
 
 from __future__ import annotations
@@ -130,21 +133,41 @@ def training_pairs(rows: list[dict]) -> list[tuple[dict, dict]]:
     return [(r["features"], {n: r["f1"][n] for n in r["features"]}) for r in rows if len(r["features"]) > 1]
 
 
-def leave_one_out(rows: list[dict]) -> tuple[list[float], Counter]:
-    """F1 per page when the selector is refit without that page; and how often each candidate won."""
+def leave_one_out(rows: list[dict]) -> tuple[list[float], Counter, int]:
+    """F1 per page when the selector is refit without that page; how often each candidate won;
+    and on how many pages that choice differs from the shipped selector's (0: a stable selector)."""
     from jinglian.corpus.extract_page import choose
-    from jinglian.corpus.extract_select import train_selector
+    from jinglian.corpus.extract_select import Selector, train_selector
 
-    scores, wins = [], Counter()
+    shipped = Selector.load()
+    scores, wins, changed = [], Counter(), 0
     for i, row in enumerate(rows):
         selector = train_selector(training_pairs(rows[:i] + rows[i + 1 :]))
         result = choose(row["texts"], row["signals"], selector, row["forum"])
+        full = choose(row["texts"], row["signals"], shipped, row["forum"])
+        changed += (result and result.extractor) != (full and full.extractor)
         if result is None:
             scores.append(0.0)
             continue
         wins[result.extractor] += 1
         scores.append(row["f1"].get(result.extractor, 0.0) if result.page_kind != "list" else 0.0)
-    return scores, wins
+    return scores, wins, changed
+
+
+def winners(pages: list[tuple[dict, bytes]]) -> Counter:
+    """``extractor`` (and ``page_kind`` where not an article) of each page, as the extract step records them."""
+    from jinglian.corpus.charset import decode_html
+    from jinglian.corpus.extract import extract_main_text
+
+    counts = Counter()
+    for gold, body in pages:
+        result = extract_main_text(decode_html(body).text, gold["url"])
+        if result is None:
+            counts["(no text)"] += 1
+            continue
+        kind = result[1]["page_kind"]
+        counts[result[1]["extractor"] + ("" if kind == "article" else f" ({kind})")] += 1
+    return counts
 
 
 def train(data: Path) -> None:
@@ -166,9 +189,15 @@ def summary_row(name: str, per_set: dict[str, tuple[list[float], float]]) -> str
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding magic_html_zh/ and gbk_pages/")
-    parser.add_argument("--repeat", type=int, default=2, help="timed passes per extractor and set (best is kept)")
-    parser.add_argument("--train-selector", action="store_true", help="refit and save the selector, then exit")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder holding magic_html_zh/ and gbk_pages/"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="timed passes per extractor and set (best is kept)"
+    )
+    parser.add_argument(
+        "--train-selector", action="store_true", help="refit and save the selector, then exit"
+    )
     args = parser.parse_args(argv)
     if not all((args.data / name / "gold.jsonl").exists() for name in SETS):
         raise SystemExit(f"no extraction sets under {args.data} (expected {', '.join(SETS)})")
@@ -176,14 +205,17 @@ def main(argv: list[str] | None = None) -> dict:
         train(args.data)
         return {}
     pages = {name: load_set(args.data / name) for name in SETS}
-    results = {name: {s: evaluate(fn, pages[s], args.repeat) for s in SETS} for name, fn in extractors().items()}
+    results = {
+        name: {s: evaluate(fn, pages[s], args.repeat) for s in SETS} for name, fn in extractors().items()
+    }
     singles = [n for n in results if n != "jinglian"]
     results["oracle of the singles"] = {
-        s: ([max(results[n][s][0][i] for n in singles) for i in range(len(pages[s]))], float("nan")) for s in SETS
+        s: ([max(results[n][s][0][i] for n in singles) for i in range(len(pages[s]))], float("nan"))
+        for s in SETS
     }
     rows = {s: page_candidates(pages[s]) for s in SETS}
     every = [row for s in SETS for row in rows[s]]
-    loo, wins = leave_one_out(every)
+    loo, wins, changed = leave_one_out(every)
     results["jinglian (leave-one-out)"] = {
         s: (loo[:n], float("nan")) if i == 0 else (loo[len(rows[SETS[0]]) :], float("nan"))
         for i, (s, n) in enumerate((s, len(rows[s])) for s in SETS)
@@ -201,13 +233,18 @@ def main(argv: list[str] | None = None) -> dict:
     for s in SETS:
         ours = results["jinglian"][s][0]
         rescuable = [
-            i for i, v in enumerate(ours) if v < FAILED and max(results[n][s][0][i] for n in singles) > RESCUABLE
+            i
+            for i, v in enumerate(ours)
+            if v < FAILED and max(results[n][s][0][i] for n in singles) > RESCUABLE
         ]
         print(f"{s}: jinglian pages < {FAILED} where a single extractor gets > {RESCUABLE}: {len(rescuable)}")
         for n in singles:
             ratio = (len(pages[s]) / results["jinglian"][s][1]) / (len(pages[s]) / results[n][s][1])
             print(f"  pages/s jinglian / {n}: {ratio:.2f}")
+    for s in SETS:
+        print(f"{s}: winning candidate (shipped selector):", dict(winners(pages[s]).most_common()))
     print("winning candidate (leave-one-out runs, all pages):", dict(wins.most_common()))
+    print(f"pages whose choice changes when the page is left out of the selector's training: {changed}")
     print(
         f"pages: {', '.join(f'{s} {len(pages[s])}' for s in SETS)}; F1 = character-bigram F1, whitespace removed; "
         "pages/s = one core, CPU time, shared machine (ratios from this one run are what count)"

@@ -7,11 +7,16 @@
    pages that is 9 of 41.
 3. ``readability+confirmed``: where readability is a fragment, i.e. resiliparse *and*
    trafilatura both hold prose lines it lacks and those add more than :data:`FRAGMENT_GAIN` of
-   its length, the lines are added back (one dev page: a GBK admission notice, F1 0.68 -> 0.95).
+   its length, the lines are added back and this candidate *replaces* readability's (a hand
+   rule, not learned: two independent extractors agreeing on missing prose is the evidence; one
+   dev page, a GBK admission notice, F1 0.68 -> 0.95).
 4. The selector (:mod:`jinglian.corpus.extract_select`) scores the candidates; the best wins.
+   readability is the default in effect (its prior), the others are fallbacks it switches to
+   when readability's text looks like a fragment, a menu or boilerplate.
 5. Forum threads (URL or markers such as 楼主 / 发表于): the repeated post blocks become one more
    candidate, and win when they contain the chosen text and more (a thread is all its posts,
-   readability and trafilatura keep the longest one).
+   readability and trafilatura keep the longest one); user names, buttons, counters and post
+   headers are then dropped from them.
 6. List and archive pages: when the chosen text is mostly link texts or short lines without
    punctuation (a menu), only its prose lines are kept, else the page title: ``page_kind`` is
    ``list``, so a filter downstream can drop it, and no menu reaches the corpus as text.
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from jinglian.corpus.extract_candidates import (
     EXTRACTORS,
     HAN,
+    ZH_PUNCT,
     bigram_set,
     is_prose,
     readability_text,
@@ -36,7 +42,14 @@ from jinglian.corpus.extract_candidates import (
     squash,
     widen,
 )
-from jinglian.corpus.extract_select import PageSignals, Selector, agreement, candidate_features, text_features
+from jinglian.corpus.extract_select import (
+    SHORT_LINE,
+    PageSignals,
+    Selector,
+    agreement,
+    candidate_features,
+    text_features,
+)
 
 MIN_HAN = 30  # Hanzi; below this readability's text is taken as a miss
 # When trafilatura (the slowest candidate) is asked for a third opinion. Thresholds from the dev
@@ -94,13 +107,32 @@ def candidates(html: str, url: str | None, tree) -> dict[str, str]:
         confirmed = widen(readability, resiliparse, witness=texts["trafilatura"])
         if _han(confirmed) - _han(readability) > FRAGMENT_GAIN * _han(readability):
             texts["readability+confirmed"] = confirmed
+            del texts["readability"]
     if looks_like_forum(html, url):
         texts["posts"] = repeated_posts(tree)
     return {name: text for name, text in texts.items() if text.strip()}
 
 
+def _post_lines(text: str, signals: PageSignals) -> str:
+    """A thread's posts without their chrome: user names and buttons (lines that are link texts),
+    counters (short lines without punctuation) and post headers (楼主 发表于 ... without a sentence)."""
+    kept = []
+    for line in text.splitlines():
+        flat = squash(line)
+        if not flat or flat in signals.link_texts:
+            continue
+        if not ZH_PUNCT.search(line) and (len(flat) < SHORT_LINE or FORUM_MARKERS.search(line)):
+            continue
+        kept.append(line.strip())
+    return "\n".join(kept)
+
+
 def _list_remainder(text: str, signals: PageSignals) -> str:
-    kept = [line.strip() for line in text.splitlines() if is_prose(line) and squash(line) not in signals.link_texts]
+    kept = [
+        line.strip()
+        for line in text.splitlines()
+        if is_prose(line) and squash(line) not in signals.link_texts
+    ]
     return "\n".join(kept) or signals.title
 
 
@@ -116,7 +148,7 @@ def choose(texts: dict[str, str], signals: PageSignals, selector: Selector, foru
         chosen = bigram_set(texts[name])
         if chosen and len(chosen & bigram_set(posts)) >= POSTS_COVER * len(chosen):
             name = "posts"
-    text = posts if name == "posts" else texts[name]
+    text = _post_lines(posts, signals) if name == "posts" else texts[name]
     f = text_features(text, signals)
     if f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT):
         text, kind = _list_remainder(text, signals), "list"
