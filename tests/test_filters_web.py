@@ -16,6 +16,7 @@ from datatrove.data import Document
 
 from jinglian.corpus.filters import filter_steps
 from jinglian.corpus.filters.blocklists import Blocklist
+from jinglian.corpus.filters.heuristics import ChineseHeuristics
 from jinglian.corpus.filters.lines import LineCleaner
 from jinglian.corpus.filters.pagetypes import PageTypes, medical_ad_score
 from jinglian.corpus.filters.urls import URLSignals, url_signals
@@ -229,3 +230,140 @@ def test_ut1_url_filter_runs_with_the_network_absent(tmp_path):
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out[urls[0]][0] == "max_ut1_blocked"
     assert out[urls[1]] is None
+
+
+# ---- English and bilingual pages (zh-web keeps zh and en) ------------------------------------
+
+EN_ARTICLE = [
+    "The city council approved a plan on Monday to extend the riverside cycle path by four kilometres.",
+    "Work is expected to start in the spring, and the council said that the new section will connect two parks with the old harbour.",
+    "Residents who attended the meeting asked for more lighting along the path and for benches at regular intervals.",
+    "The transport office will publish a map of the route and a timetable for the work before the end of the month.",
+]
+EN_MENU = ["Home", "News", "Sport", "Business", "Contact Us", "Login", "Search"]
+
+
+def test_english_article_with_its_menu_is_kept_and_english_junk_is_dropped(tmp_path):
+    text = "\n".join(["Riverside cycle path to be extended - City News", *EN_MENU, *EN_ARTICLE,
+                      "Copyright © 2022 City News. All rights reserved."])
+    verdict, doc = run_profile(text)
+    assert verdict is None and doc.metadata["lang"] == "en"
+    assert "Login" not in doc.text and EN_ARTICLE[1] in doc.text
+    assert doc.metadata["kept_words"] >= 50 and doc.metadata["en_stopword_hits"] >= 2
+    # an English menu page is dropped (language ID is unsure of it, or nothing is left after cleaning)
+    menu_page = "\n".join(["Products", *EN_MENU * 3, "Privacy Policy", "Terms of Service"])
+    assert run_profile(menu_page)[0] is not None
+    verdict = LineCleaner({"min_kept_words": 50}).check(Document(text=menu_page, id="m", metadata={"lang": "en"}))
+    assert verdict[0] == "min_kept_words" and verdict[1] <= 1  # the title is all that is left
+    # a Chinese-only profile drops the English article at language ID
+    zh_only = tmp_path / "zh-only.yaml"
+    zh_only.write_text("extends: zh-web\nlangid:\n  languages: [zh]\n", encoding="utf-8")
+    doc = Document(text=text, id="e")
+    assert filter_steps(zh_only)[0].check(doc) == ("lang", "en")
+
+
+def test_english_word_salad_without_stopwords_fails_the_stopword_rule():
+    salad = "\n".join(
+        " ".join(f"{w}{i}" if i % 3 == 0 else w for i, w in enumerate(
+            "cheap replica watches online store best price discount sale shipping worldwide".split()))
+        + "." for _ in range(12)
+    )
+    doc = Document(text=salad, id="s", metadata={"lang": "en"})
+    steps = {s.name: s for s in filter_steps("zh-web")}
+    verdict = steps["heuristics"].check(doc)
+    assert verdict == ("min_en_stopword_hits", 0)
+    assert doc.metadata["en_stopword_hits"] == 0
+
+
+def test_bilingual_dictionary_entry_is_judged_on_its_non_english_text():
+    entry = "\n".join([
+        "harvest 的中文解释",
+        "harvest [ˈhɑːvɪst]",
+        "n. 收获，收割；收成，收获量",
+        "The farmers worked late into the night to bring in the harvest before the rain.",
+        "农民们干到深夜，赶在下雨前把庄稼收回来。",
+        "vt. 收割，收获；获得",
+        "They hope to harvest the apples at the end of the month and sell them at the market.",
+        "他们希望在月底收摘苹果，然后拿到市场上去卖。",
+        "This year the harvest was better than they had expected, and prices were stable.",
+        "今年的收成比他们预想的要好，价格也很稳定。",
+    ])
+    verdict, doc = run_profile(entry)
+    assert doc.metadata["han_ratio"] < 0.30 <= doc.metadata["han_ratio_non_english"]
+    assert verdict is None
+    # Latin junk is not "English sentences": brand strings and codes still count against the page
+    junk = "\n".join(["kaiyun yabo hth 888 bet365 vip app apk download login link 2022 9999",
+                      "中文不多的一页。", "xpj ag bbin pt mg ttg sa ob ds ky leyu abc123 www 666"] * 3)
+    junk_doc = Document(text=junk, id="j", metadata={"lang": "zh"})
+    verdict = ChineseHeuristics({"min_han_ratio_non_english": 0.30}).check(junk_doc)
+    assert verdict[0] == "min_han_ratio_non_english"
+    assert junk_doc.metadata["han_ratio_non_english"] == junk_doc.metadata["han_ratio"]
+
+
+# ---- content farms, clipped teasers, scraped pages, paid PR ----------------------------------
+
+
+def test_seo_content_farm_template_is_dropped_and_a_howto_with_one_phrase_is_kept():
+    farm = "\n".join([
+        "属兔的人明年运势如何_属兔明年财运 - 某某网",
+        "提起属兔的人明年运势如何，大家都知道，有人问属兔明年财运，另外，还有人想问属兔明年感情，你知道这是怎么回事？"
+        "其实属兔明年事业，下面就一起来看看属兔明年财运，希望能够帮助到大家！",
+        "属兔的人性格温和，做事细心，待人真诚，朋友很多。明年流年运势平稳，适合稳中求进。",
+        "以上就是与属兔的人明年运势如何相关内容，希望对大家有所帮助。",
+    ])
+    verdict, doc = run_profile(farm)
+    assert verdict == "page_types/max_seo_template_phrases" and doc.metadata["seo_template_phrases"] >= 4
+    howto = "\n".join([
+        "如何给自行车链条上油",
+        "链条缺油时骑行会发出咔咔的响声，也更容易生锈。下面就一起来看看正确的做法。",
+        "第一步，用旧布擦掉链条表面的泥土和旧油，必要时用专用清洗剂。",
+        "第二步，一边倒转脚踏，一边在每一节链条上滴一滴链条油，不要滴得太多。",
+        "第三步，静置几分钟后，用干布擦去多余的油，避免粘上灰尘。",
+    ])
+    verdict, doc = run_profile(howto)
+    assert verdict is None and doc.metadata["seo_template_phrases"] == 1
+
+
+def test_teasers_clipped_at_a_fixed_length_are_removed():
+    summaries = [
+        f"第{i}个案例：我们为一家本地餐饮企业策划了开业活动，从前期的市场调研、活动方案到现场执行和后期的传播复盘，全程由"
+        for i in range(1, 7)
+    ]
+    summaries = [s[:60] for s in summaries]  # the site cuts every summary at 60 characters
+    assert len({len(s) for s in summaries}) == 1
+    kept, removed = LineCleaner().clean("\n".join(["案例中心", *summaries, ARTICLE_BODY[0], ARTICLE_BODY[1]]))
+    assert not any(s in kept for s in summaries) and ARTICLE_BODY[0] in kept
+
+
+def test_a_page_that_gives_another_sites_address_as_its_own_is_caught():
+    body = "\n".join(ARTICLE_BODY)
+    urls = URLSignals({"max_foreign_self_url": 0})
+    copied = Document(text=body + "\n本文地址：https://www.some-news.cn/a/123.html", id="c",
+                      metadata={"url": "http://sub.hijacked-school.edu.cn/x/9.html"})
+    assert urls.check(copied) == ("max_foreign_self_url", 1)
+    own = Document(text=body + "\n转载请注明出处：https://news.example.com.cn/a/123.html", id="o",
+                   metadata={"url": "https://www.example.com.cn/a/123.html"})
+    assert urls.check(own) is None  # the same site (another host name)
+    credited = Document(text=body + "\n原文链接：https://www.some-news.cn/a/123.html", id="r",
+                        metadata={"url": "https://bbs.example.org/t/1"})
+    assert urls.check(credited) is None  # a credited source is not a self-reference
+
+
+def test_paid_pr_service_page_is_caught_and_an_article_about_advertorials_is_not():
+    service = "\n".join(["某某传媒", "软文代发 新闻稿代发 媒体发稿", "我们拥有上千家合作媒体，让您的文章遍布互联网，助您提升品牌效益！",
+                         *ARTICLE_BODY[:2]])
+    assert run_profile(service)[0] == "blocklist/max_blocklist_score"
+    article = page("软文营销的边界在哪里 - 某某新闻网", ARTICLE_BODY + [
+        "有学者指出，一些企业把软文推广包装成新闻报道，读者很难分辨，监管部门应当要求明确标注“广告”字样。"])
+    assert run_profile(article)[0] is None
+
+
+def test_line_cleaning_totals_go_into_the_step_stats():
+    cleaner = LineCleaner({"max_chars_removed_share": 0.85})
+    docs = [Document(text=page("秋粮收购全面展开 - 某某新闻网", ARTICLE_BODY), id="a")]
+    out = list(cleaner.run(iter(docs)))
+    stats = cleaner.stats.stats
+    assert stats["lines_removed"].total == out[0].metadata["lines_removed"] >= 10
+    assert 0 < stats["chars_removed"].total < stats["chars_seen"].total
+    share = stats["chars_removed"].total / stats["chars_seen"].total
+    assert abs(share - out[0].metadata["chars_removed_share"]) < 1e-3

@@ -8,7 +8,9 @@ a good article with a menu fails every line-share rule. Each non-empty line is c
 * **boilerplate**: a short line matching a boilerplate phrase (``BOILERPLATE_RE``), a line of any
   length with a footer mark (copyright, ICP/公安备案, ``Powered by``), a line of only digits, dates,
   times and punctuation, a menu line (three or more short items separated by spaces, ``|`` or
-  ``·``), or a truncated teaser ending in ``...``/``…`` when the page has a list of them;
+  ``·``), a truncated teaser ending in ``...``/``…`` when the page has a list of them, or a teaser
+  cut at a fixed length (``clipped_min_lines`` unpunctuated lines of the same length, at least
+  ``clipped_min_chars`` long: article lists that clip each summary at, say, 100 characters);
 * **prose**: ends with terminal punctuation (``。！？…”``) and has ``min_prose_chars`` letters, or
   is at least ``long_line_chars`` characters long;
 * **short**: anything else (headings, link text, labels).
@@ -19,7 +21,9 @@ boilerplate is prose (a heading above its paragraph), when it belongs to a run o
 come before and after the prose), or when it is the page's first line (the title,
 without a trailing `` - 站点名`` / ``_站点名``; dropped when the page repeats it as its heading).
 The cleaned text replaces ``doc.text``; ``lines_removed`` (count) and ``chars_removed_share``
-(removed non-whitespace characters / all of them) go into metadata. A page that is mostly
+(removed non-whitespace characters / all of them) go into metadata, and the run totals
+``lines_removed``, ``chars_removed`` and ``chars_seen`` (non-whitespace characters) into the step's
+datatrove stats (``logs/stats/<task>.json``; every page the step saw, dropped ones included). A page that is mostly
 boilerplate is dropped with rule ``max_chars_removed_share`` or ``min_kept_han_chars`` (profile
 section ``lines:``); a Latin-script page (``lang`` not zh, see ``textstats.is_latin_doc``) with
 ``min_kept_words`` instead. A page with a single line (a paragraph, an instruction) is left as it is.
@@ -94,6 +98,8 @@ class LineCleaner(RuleFilter):
         menu_max_item_chars: int = 8,
         teaser_min_lines: int = 3,
         max_short_run: int = 10,
+        clipped_min_chars: int = 50,
+        clipped_min_lines: int = 5,
         rejects_dir: str | None = None,
     ):
         super().__init__(rules, rejects_dir)
@@ -104,6 +110,8 @@ class LineCleaner(RuleFilter):
         self.menu_max_item_chars = menu_max_item_chars
         self.teaser_min_lines = teaser_min_lines
         self.max_short_run = max_short_run
+        self.clipped_min_chars = clipped_min_chars
+        self.clipped_min_lines = clipped_min_lines
 
     # -- classes of lines -------------------------------------------------------------------------
     def is_boilerplate(self, line: str) -> bool:
@@ -132,15 +140,25 @@ class LineCleaner(RuleFilter):
     def is_teaser(line: str) -> bool:
         return line.endswith(_TEASER_END) and len(line) >= 10
 
+    def clipped_lengths(self, lines: list[str]) -> set[int]:
+        """Lengths shared by ``clipped_min_lines`` or more unpunctuated lines of at least
+        ``clipped_min_chars`` characters: teasers a site cut at a fixed length (no ``...``)."""
+        counts: dict[int, int] = {}
+        for line in lines:
+            if len(line) >= self.clipped_min_chars and not line.endswith(TERMINAL_PUNCTUATION):
+                counts[len(line)] = counts.get(len(line), 0) + 1
+        return {n for n, c in counts.items() if c >= self.clipped_min_lines}
+
     def clean(self, text: str) -> tuple[list[str], list[str]]:
         """(kept lines, removed lines) of ``text``; a one-line text is kept whole."""
         lines = [line.strip() for line in text.split("\n") if line.strip()]
         if len(lines) < 2:
             return lines, []
         teasers = sum(1 for line in lines if self.is_teaser(line)) >= self.teaser_min_lines
+        clipped = self.clipped_lengths(lines)
         kinds = []
         for line in lines:
-            if self.is_boilerplate(line) or (teasers and self.is_teaser(line)):
+            if self.is_boilerplate(line) or (teasers and self.is_teaser(line)) or len(line) in clipped:
                 kinds.append("boilerplate")
             else:
                 kinds.append("prose" if self.is_prose(line) else "short")
@@ -183,6 +201,10 @@ class LineCleaner(RuleFilter):
         total = removed_chars + len(re.sub(r"\s", "", kept_text))
         if removed:
             doc.text = kept_text  # downstream rules, dedup and training see the cleaned text
+        # run totals in the step's datatrove stats (logs/stats/*.json), for the filter summary
+        self.stat_update("lines_removed", value=len(removed))
+        self.stat_update("chars_removed", value=removed_chars)
+        self.stat_update("chars_seen", value=total)
         yield "lines_removed", len(removed)
         yield "chars_removed_share", removed_chars / total if total else 0.0
         latin = is_latin_doc(doc.metadata)  # an English page is judged by its words, not its Han

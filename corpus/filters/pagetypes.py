@@ -18,6 +18,9 @@ rule                         statistic and unit                                t
 ``max_gambling_site_title``  1 when the title names a gambling site: digits    spam site farms
                              glued to 娱乐/电子游戏/体育/官网/棋牌 (6163银河电子    (issue 11)
                              游戏网站), else 0
+``max_seo_template_phrases`` distinct phrases of the content-farm template    measured: articles and
+                             (有人问 ... 你知道这是怎么回事, 下面就一起来看看,   how-tos have 0-1, a
+                             希望能够帮助到大家, 以上就是...相关内容, 小编为大家) farm page 4+
 ``max_medical_ad_score``     distinct hospital-advert phrases (哪家医院好,        measured: a medical
                              预约挂号, 咨询热线, 乘车路线, 治愈率 ...), doubled    Q&A has 0-1, an
                              when a disease that such ads target is named      advert 3+
@@ -56,6 +59,18 @@ MEDICAL_AD_PHRASES = (
     "特色疗法", "治愈率", "根治", "包治", "无效退款", "费用多少", "多少钱", "特需门诊", "专家团队", "名医",
 )
 MEDICAL_AD_RE = re.compile(both_scripts("|".join(MEDICAL_AD_PHRASES) + r"|(?:扫描|扫)二维码.{0,4}预约|随时预约"))
+# The intro/outro template of Chinese SEO content farms ("提起X，大家都知道，有人问Y，另外，还有人想
+# 问Z，你知道这是怎么回事？...下面就一起来看看...希望能够帮助到大家！"). One or two of these phrases
+# occur in a real how-to; a farm page strings four or more together.
+SEO_TEMPLATE_RE = re.compile(both_scripts(
+    r"大家都知道|有人问|还有人想问|你知道这是怎么回事|怎么回事呢"
+    r"|下面(?:就)?(?:一起|让我们|跟随小编|和小编)(?:一起)?来?看看"
+    r"|希望(?:能够|能|可以)?(?:帮助到|帮到)(?:大家|你|您)|希望(?:对|能对)(?:大家|你|您)有所?帮助"
+    r"|小编(?:就|来|为大家|给大家|今天|整理|带来)|以上就是.{0,20}(?:全部|相关)内容"
+    r"|相信(?:很多|不少)(?:人|朋友|小伙伴)|很多(?:人|朋友)(?:都)?(?:不知道|想知道|不太清楚|不了解)"
+    r"|(?:今天|本文|这篇文章)(?:就|将|我们)?(?:来)?(?:给|为|和)大家(?:介绍|讲解|分享|聊聊|解答|详细)"
+    r"|感兴趣的(?:朋友|小伙伴)|一起来(?:了解|看)一下|小伙伴们"
+))
 # Diseases and services that hospital-advert SEO targets (private "专科" hospitals).
 AD_DISEASE_RE = re.compile(both_scripts(
     r"白癜风|牛皮癣|银屑病|癫痫|羊癫疯|不孕|不育|男科|妇科|阳痿|早泄|前列腺|包皮|性病|尖锐湿疣|梅毒|淋病|人流|无痛人流"
@@ -108,6 +123,7 @@ class PageTypes(RuleFilter):
         "max_error_page": RuleSpec("1 if a short page is an error page", "issue 11"),
         "max_gambling_site_title": RuleSpec("1 if the title names a gambling site", "issue 11"),
         "max_medical_ad_score": RuleSpec("hospital-advert phrases (x2 with a target disease)", "measured"),
+        "max_seo_template_phrases": RuleSpec("distinct content-farm template phrases", "measured"),
     }
 
     def __init__(
@@ -126,5 +142,6 @@ class PageTypes(RuleFilter):
         yield "catalogue_score", catalogue_score(text), len(lines) >= self.min_lines
         yield "keyword_list_share", keyword_list_share(lines, len(WHITESPACE_RE.sub("", text)))
         yield "medical_ad_score", medical_ad_score(text)
+        yield "seo_template_phrases", len(set(SEO_TEMPLATE_RE.findall(text[:20000])))
         title = lines[0] if len(lines) > 1 else ""
         yield "gambling_site_title", int(bool(GAMBLING_SITE_RE.search(title)))

@@ -52,7 +52,8 @@ OPTIONS = {
     "urls": {"ut1"},
     "lines": {
         "short_boilerplate_chars", "min_prose_chars", "long_line_chars", "menu_min_items",
-        "menu_max_item_chars", "teaser_min_lines", "max_short_run",
+        "menu_max_item_chars", "teaser_min_lines", "max_short_run", "clipped_min_chars",
+        "clipped_min_lines",
     },
     "spam": {"min_lines", "short_line_chars"},
     "page_types": {"min_lines"},
@@ -67,7 +68,8 @@ NUMERIC_OPTIONS = {
     "heuristics": {"line_rules_min_lines"},
     "lines": {
         "short_boilerplate_chars", "min_prose_chars", "long_line_chars", "menu_min_items",
-        "menu_max_item_chars", "teaser_min_lines", "max_short_run",
+        "menu_max_item_chars", "teaser_min_lines", "max_short_run", "clipped_min_chars",
+        "clipped_min_lines",
     },
     "spam": {"min_lines", "short_line_chars"},
     "page_types": {"min_lines"},

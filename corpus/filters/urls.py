@@ -10,6 +10,9 @@ rule                       statistic and unit                                  t
                            ``yabo``, ``kaiyun``, ``bocai``, ``porn``), a        host alone does not
                            numeric host label such as ``48655b`` or
                            ``8441665`` (1.0), a spam word in the path (1.0)
+``max_foreign_self_url``   1 when the text gives "its own" address (本文地址,     scraped-content sites
+                           本文链接, 转载请注明出处 ...) on another site than    (issue 11): copied
+                           the document's URL, else 0                          pages on hijacked hosts
 ``max_ut1_blocked``        1 when datatrove's ``URLFilter`` (the UT1 adult /   FineWeb: UT1 lists
                            gambling lists bundled with datatrove) blocks the
                            URL, else 0 (only with ``ut1: true``)
@@ -51,6 +54,31 @@ _SHORT = "|".join(SHORT_HOST_WORDS)
 _SHORT_RE = re.compile(rf"^(?:hth|ayx|xpj|sex|\d*(?:{_SHORT})\d+|\d+(?:{_SHORT})\d*)$")
 _PATH_RE = re.compile(r"(?<![a-z])(?:" + "|".join(PATH_WORDS) + r")(?![a-z])")
 _GENERIC_LABELS = {"www", "m", "wap", "mobile", "cn", "com", "net", "org", "gov", "edu"}
+# "This article's address is ...": a page copied from another site keeps the other site's line.
+# (原文链接 / 来源 name a source on purpose and are not self-references.)
+_SELF_URL_RE = re.compile(
+    r"(?:本文|本页|本帖|本篇|本文章)(?:访问|永久|完整)?(?:地址|链接|网址|url)|转载请(?:注明|保留)(?:出处|来源|本文链接|链接)?",
+    re.I,
+)
+_URL_HOST_RE = re.compile(r"(?:https?://)?((?:[a-z0-9-]+\.)+[a-z]{2,})", re.I)
+_SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "co", "ac"}
+
+
+def site(host: str) -> str:
+    """The registered part of a host, roughly: ``news.qq.com`` → ``qq.com``, ``a.b.com.cn`` → ``b.com.cn``."""
+    labels = host.lower().strip(".").split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
+    return ".".join(labels[-keep:])
+
+
+def foreign_self_url(text: str, url: str) -> int:
+    """1 when the text names its own address (本文地址：URL) on another site than ``url``."""
+    own = site(urlsplit(url if "//" in url else f"http://{url}").hostname or "")
+    for match in _SELF_URL_RE.finditer(text):
+        found = _URL_HOST_RE.search(text, match.end(), match.end() + 80)
+        if found and found.start() - match.end() <= 12 and site(found.group(1)) != own:
+            return 1
+    return 0
 
 
 def _numeric_label(label: str) -> bool:
@@ -97,6 +125,7 @@ class URLSignals(RuleFilter):
     name = "urls"
     RULES = {
         "max_url_spam_score": RuleSpec("weighted URL spam signals", "measured"),
+        "max_foreign_self_url": RuleSpec("1 if the text's own address is on another site", "issue 11"),
         "max_ut1_blocked": RuleSpec("1 if UT1 blocks the URL", "FineWeb (datatrove URLFilter)"),
     }
 
@@ -113,6 +142,7 @@ class URLSignals(RuleFilter):
         score, signals = url_signals(url) if url else (0.0, [])
         doc.metadata["url_signals"] = ",".join(signals)
         yield "url_spam_score", score, bool(url)
+        yield "foreign_self_url", foreign_self_url(doc.text, url) if url else 0, bool(url)
         if self.ut1:
             if self._ut1_filter is None:
                 self._ut1_filter = offline_ut1_filter()
