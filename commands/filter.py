@@ -36,14 +36,33 @@ overrides only what you set.
 
 def _pii_counts(logging_dir: Path) -> dict[str, int]:
     """Sum the ``pii/<kind>`` counters every task saved."""
+    totals = _step_counters(logging_dir)
+    return {key[4:]: n for key, n in totals.items() if key.startswith("pii/")}
+
+
+def _step_counters(logging_dir: Path, step_name: str | None = None) -> dict[str, int]:
+    """Sum the counters every task saved, over all steps or over the step named ``step_name``."""
     totals: dict[str, int] = {}
     for path in sorted((logging_dir / "stats").glob("*.json")):
         for step in json.loads(path.read_text()):
+            if step_name is not None and step["name"].split(": ", 1)[-1] != step_name:
+                continue
             for key, value in step["stats"].items():
-                if key.startswith("pii/"):
-                    n = int(value["total"] if isinstance(value, dict) else value)
-                    totals[key[4:]] = totals.get(key[4:], 0) + n
+                n = int(value["total"] if isinstance(value, dict) else value)
+                totals[key] = totals.get(key, 0) + n
     return totals
+
+
+def _line_cleaning(logging_dir: Path) -> str | None:
+    """One line on what line cleaning removed, from the ``lines`` step's counters."""
+    c = _step_counters(logging_dir, "lines")
+    if not c.get("in"):
+        return None
+    share = c.get("chars_removed", 0) / max(c.get("chars_seen", 0), 1)
+    return (
+        f"line cleaning: {c.get('lines_removed', 0)} boilerplate lines removed from {c['in']} pages "
+        f"({share:.1%} of their characters)"
+    )
 
 
 def _run(pipeline, out: Path, files: list[str], tasks: int, workers: int, executor: str, title: str):
@@ -61,6 +80,9 @@ def _run(pipeline, out: Path, files: list[str], tasks: int, workers: int, execut
     pii = _pii_counts(result.logging_dir)
     if pii:
         console.print("PII replaced: " + ", ".join(f"{k} {v}" for k, v in sorted(pii.items())))
+    cleaning = _line_cleaning(result.logging_dir)
+    if cleaning:
+        console.print(cleaning)
     finish_run(result.books, out, result.wall_seconds)
 
 
