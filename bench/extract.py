@@ -124,6 +124,7 @@ def page_candidates(pages: list[tuple[dict, bytes]]) -> list[dict]:
                 "texts": texts,
                 "signals": signals,
                 "forum": looks_like_forum(html, gold["url"]),
+                "gold": gold["text"],
             }
         )
     return rows
@@ -150,7 +151,7 @@ def leave_one_out(rows: list[dict]) -> tuple[list[float], Counter, int]:
             scores.append(0.0)
             continue
         wins[result.extractor] += 1
-        scores.append(row["f1"].get(result.extractor, 0.0) if result.page_kind != "list" else 0.0)
+        scores.append(bigram_f1(result.text, row["gold"]))  # the text as chosen, trimmed and all
     return scores, wins, changed
 
 

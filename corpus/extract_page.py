@@ -20,6 +20,7 @@
 6. List and archive pages: when the chosen text is mostly link texts or short lines without
    punctuation (a menu), only its prose lines are kept, else the page title: ``page_kind`` is
    ``list``, so a filter downstream can drop it, and no menu reaches the corpus as text.
+7. Other texts lose the editor credits and tag lines at their end (:func:`trim_tail`).
 
 Everything that decided is returned: ``extractor`` (the winner), ``extract_scores`` (selector
 score per candidate), ``page_kind`` (``article``, ``forum`` or ``list``).
@@ -66,6 +67,14 @@ FORUM_URL = re.compile(r"bbs|forum|thread|topic|tid[=-]|archiver|dispbbs|showtop
 # Words of thread pages; 沙发 (sofa, "first reply") and 楼层 (floor) also appear on shop and house pages.
 FORUM_MARKERS = re.compile(r"楼主|樓主|发表于|發表於|回复于|只看该作者|回帖")
 MIN_FORUM_MARKERS = 3
+# The end of an article: editor credits, "back to the site" links and tag labels (see trim_tail).
+CREDIT = re.compile(
+    r"^\s*[（(\[【]?\s*(责任编辑|编辑|责编|审核|校对)\s*[：:].{0,12}[)）\]】]?\s*$|返回.{1,8}[，,]?\s*查看更多\s*$"
+)
+TAG_LABEL = re.compile(r"^(关键字|关键词|标签)\s*[：:]")
+TAIL_LINES = 3  # lines from the end where a tag label may start
+SHORT_TAG = 20  # characters of a line of tags after the label
+MAX_CREDIT = 40  # characters; a longer last line is text, not a credit
 
 
 @dataclass
@@ -127,6 +136,28 @@ def _post_lines(text: str, signals: PageSignals) -> str:
     return "\n".join(kept)
 
 
+def trim_tail(text: str) -> str:
+    """The text without the credits and tag lines Chinese news pages end their article with:
+    ``（责任编辑：张三）``, ``编辑：李四``, ``返回搜狐，查看更多``, a ``关键字：`` label and its
+    few short tags. Only at the end and only short lines, so a sentence that mentions an editor stays."""
+    lines = [line.strip() for line in text.rstrip().splitlines()]
+    for i in range(max(len(lines) - TAIL_LINES, 0), len(lines)):
+        if TAG_LABEL.match(lines[i]) and all(
+            len(line) < SHORT_TAG and not ZH_PUNCT.search(line) for line in lines[i + 1 :]
+        ):
+            lines = lines[:i]
+            break
+    while lines and (
+        not lines[-1]
+        or (
+            len(lines[-1]) < MAX_CREDIT
+            and all(CREDIT.search(part) for part in re.split(r"(?<=[)）\]】])", lines[-1]) if part.strip())
+        )
+    ):
+        lines.pop()
+    return "\n".join(lines)
+
+
 def _list_remainder(text: str, signals: PageSignals) -> str:
     kept = [
         line.strip()
@@ -152,6 +183,8 @@ def choose(texts: dict[str, str], signals: PageSignals, selector: Selector, foru
     f = text_features(text, signals)
     if f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT):
         text, kind = _list_remainder(text, signals), "list"
+    if kind != "list":
+        text = trim_tail(text)
     if not text.strip():
         return None
     return PageText(text, name, scores, kind)

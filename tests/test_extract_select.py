@@ -14,7 +14,7 @@ from datatrove.data import Document
 from trafilatura.utils import load_html
 
 from jinglian.corpus.extract import MainTextExtractor, extract_main_text
-from jinglian.corpus.extract_page import candidates
+from jinglian.corpus.extract_page import candidates, trim_tail
 from jinglian.corpus.extract_select import FEATURES, Selector, bigram_f1, train_selector
 
 NAV = "".join(
@@ -179,3 +179,40 @@ def test_selector_training_learns_the_sign_and_shares_base_priors():
     )
     shipped = Selector.load()
     assert shipped.score("readability+confirmed", zero) == shipped.score("readability", zero)
+
+
+def test_article_end_loses_credits_and_tags_but_not_sentences():
+    body = "新馆实行免费开放，每天开放时间为上午九点至晚上九点。"
+    assert trim_tail(f"{body}\n(编辑：文静)\n关键字：\n图书馆 阅读") == body
+    assert trim_tail(f"{body}\n（编辑：小何）返回搜狐，查看更多\n责任编辑：") == body
+    sentence = "据责任编辑：王芳介绍，新馆的智能书库今年下半年还将扩容，届时取书时间会进一步缩短。"
+    assert trim_tail(f"{body}\n{sentence}") == f"{body}\n{sentence}"
+    html = news_page().replace(
+        '</div>\n<div class="share">', '<p>（责任编辑：王芳）</p></div>\n<div class="share">'
+    )
+    assert "责任编辑" in html
+    text, _ = extract_main_text(html, NEWS_URL)
+    assert text.endswith(ARTICLE[-1])
+
+
+def test_selector_is_stable_on_the_dev_pages(shared_data):
+    """Refit without each dev page in turn: no page's choice changes, and the shipped weights are the full refit."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_extract", Path(__file__).parents[1] / "bench" / "extract.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = [
+        row
+        for name in bench.SETS
+        for row in bench.page_candidates(bench.load_set(shared_data / "extraction" / name))
+    ]
+    scores, _, changed = bench.leave_one_out(rows)
+    assert changed == 0 and min(scores) > 0.5
+    refit, shipped = train_selector(bench.training_pairs(rows)), Selector.load()
+    assert refit.priors.keys() == shipped.priors.keys()
+    assert all(abs(refit.priors[k] - shipped.priors[k]) < 1e-3 for k in shipped.priors)
+    assert all(abs(refit.weights[k] - shipped.weights[k]) < 1e-3 for k in FEATURES)
