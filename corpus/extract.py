@@ -305,8 +305,11 @@ def extract_main_text(
 ) -> tuple[str, dict] | None:
     """Main text and metadata of a decoded page (see :mod:`jinglian.corpus.extract_page`); None if no text.
 
-    The metadata says which candidate won (``extractor``), every candidate's selector score
-    (``extract_scores``) and the page kind (``page_kind``), beside title, author, site and date.
+    The metadata says which candidate won (``extractor``: ``readability``,
+    ``readability+confirmed``, ``trafilatura``, ``resiliparse`` or ``posts``), the selector score of
+    every candidate it scored (``extract_scores``: name -> float; the forum ``posts`` candidate wins
+    by a rule and has none) and the page kind (``page_kind``: ``article``, ``forum`` or ``list``),
+    beside title, author, site and date.
     """
     from trafilatura.utils import load_html
 

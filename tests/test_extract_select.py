@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from datatrove.data import Document
 from trafilatura.utils import load_html
 
@@ -153,6 +154,29 @@ def test_selector_prefers_the_second_candidate_over_the_cheap_first():
     assert "登录" in texts["resiliparse"] and "首页" in texts["resiliparse"]  # what makes it worse
     for boiler in ("相关新闻", "上一篇", "扫一扫", "版权所有", "登录", "首页"):
         assert boiler not in text, boiler
+
+
+def article_in(container_class: str) -> str:
+    """The article in a container whose class name readability's heuristics distrust."""
+    body = "".join(f"<p>{p}</p>" for p in ARTICLE)
+    return f"""<html><head><meta charset="utf-8"><title>市图书馆新馆正式开放_示例新闻网</title></head>
+<body><ul class="menu">{NAV}</ul><div class="wrap"><h1>市图书馆新馆正式开放</h1>
+<div class="{container_class}">{body}</div>
+<div class="related"><h3>相关新闻</h3><ul>{_links(HEADLINES[:8], "news")}</ul></div></div>
+<div class="hot"><h3>热门推荐</h3><ul>{_links(HEADLINES[8:], "hot")}</ul></div>{FOOTER}</body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("container_class", "winner"),
+    [
+        ("txt remark", "readability+confirmed"),  # readability keeps a scrap; two others confirm the rest
+        ("sidebar-text", "resiliparse"),  # readability and trafilatura both find nothing
+    ],
+)
+def test_when_readability_misses_the_article_a_fallback_wins(container_class, winner):
+    text, meta = extract_main_text(article_in(container_class), NEWS_URL)
+    assert meta["extractor"] == winner and "readability" not in meta["extract_scores"]
+    assert bigram_f1(text, "\n".join(ARTICLE)) > 0.95
 
 
 def test_extract_step_metadata_says_who_won():
