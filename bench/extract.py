@@ -115,7 +115,7 @@ def page_candidates(pages: list[tuple[dict, bytes]]) -> list[dict]:
         html = decode_html(body).text
         tree = load_html(html)
         signals = PageSignals.from_tree(tree, page_metadata(tree, html).get("title", ""))
-        texts = candidates(html, gold["url"], tree)
+        texts = candidates(html, gold["url"], tree, frozenset(signals.link_texts))
         scored = {n: t for n, t in texts.items() if n != "posts"}
         rows.append(
             {

@@ -319,7 +319,7 @@ def extract_main_text(
             return None
         metadata = page_metadata(tree, html)
         signals = PageSignals.from_tree(tree, metadata.get("title", ""))
-        texts = candidates(html, url, tree)
+        texts = candidates(html, url, tree, frozenset(signals.link_texts))
         result = choose(texts, signals, default_selector(), looks_like_forum(html, url))
     if result is None:
         return None

@@ -10,10 +10,12 @@ have as candidates of their own, so the fast mode is the one used here.
 
 Two candidates are built from the others or for one kind of page:
 
-- ``readability+resiliparse``: readability's text (precise, sometimes a fragment) widened by the
-  prose lines of resiliparse's text (high recall, with menus) that readability left out; a line
-  counts as prose with :data:`PROSE_MIN_HAN` Hanzi and :data:`PROSE_MIN_PUNCT` Chinese punctuation
-  marks, which menus, breadcrumbs and link lists never have.
+- ``readability+confirmed`` (built in :mod:`jinglian.corpus.extract_page`): readability's text
+  (precise, sometimes a fragment) widened by the prose lines of resiliparse's text (high recall,
+  with menus) that readability left out and trafilatura confirms (:func:`widen`); a line counts as
+  prose with :data:`PROSE_MIN_HAN` Hanzi and :data:`PROSE_MIN_PUNCT` Chinese punctuation marks,
+  which menus and breadcrumbs never have, and it must not be the text of a link (related-article
+  headlines have both).
 - ``posts``: the repeated blocks of a forum thread or blog archive (same tag and class, each with
   prose), in page order; see :func:`repeated_posts`.
 """
@@ -101,8 +103,9 @@ def is_prose(line: str) -> bool:
     )
 
 
-def widen(base: str, wider: str, witness: str | None = None) -> str:
-    """``wider``'s lines that ``base`` already has, plus its prose lines that ``base`` lacks.
+def widen(base: str, wider: str, witness: str | None = None, links: frozenset[str] = frozenset()) -> str:
+    """``wider``'s lines that ``base`` already has, plus its prose lines that ``base`` lacks and
+    that are not the text of a link (``links``: squashed link texts of the page).
 
     With a ``witness`` (a third extractor's text), a missing prose line is added only if the
     witness has it too: two extractors that both keep a paragraph readability dropped are
@@ -116,7 +119,11 @@ def widen(base: str, wider: str, witness: str | None = None) -> str:
             continue
         if len(grams & covered) >= COVERED * len(grams):
             kept.append(line.strip())
-        elif is_prose(line) and (confirmed is None or len(grams & confirmed) >= COVERED * len(grams)):
+        elif (
+            is_prose(line)
+            and squash(line) not in links
+            and (confirmed is None or len(grams & confirmed) >= COVERED * len(grams))
+        ):
             kept.append(line.strip())
     return "\n".join(kept)
 

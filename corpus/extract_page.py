@@ -2,9 +2,10 @@
 
 1. resiliparse (1.6 ms) and readability (4 ms) always run.
 2. trafilatura (11 ms, ``fast``) runs only where those two leave doubt: readability found almost
-   nothing (< :data:`MIN_HAN` Hanzi), the two disagree (bigram F1 < :data:`MIN_AGREEMENT`), or
-   resiliparse holds prose readability lacks (> :data:`MAX_PROSE_GAIN` more Hanzi). On the dev
-   pages that is 9 of 41.
+   nothing (< :data:`MIN_HAN` Hanzi), or resiliparse holds prose readability lacks (more than
+   :data:`MAX_PROSE_GAIN` of its Hanzi, in lines that are not link texts). On the dev pages that
+   is 6 of 41. Plain disagreement is no doubt: resiliparse keeps menus readability rightly drops,
+   and related-article headlines look like prose but are link texts.
 3. ``readability+confirmed``: where readability is a fragment, i.e. resiliparse *and*
    trafilatura both hold prose lines it lacks and those add more than :data:`FRAGMENT_GAIN` of
    its length, the lines are added back and this candidate *replaces* readability's (a hand
@@ -47,16 +48,13 @@ from jinglian.corpus.extract_select import (
     SHORT_LINE,
     PageSignals,
     Selector,
-    agreement,
     candidate_features,
     text_features,
 )
 
 MIN_HAN = 30  # Hanzi; below this readability's text is taken as a miss
-# When trafilatura (the slowest candidate) is asked for a third opinion. Thresholds from the dev
-# pages: at these values it runs on 9 of 41 pages and the leave-one-out F1 is what it is with
-# trafilatura on every page; resiliparse's extra text is then its menus and related links.
-MIN_AGREEMENT = 0.7  # bigram-set F1 (extract_select.agreement) of readability and resiliparse
+# When trafilatura (the slowest candidate) is asked for a third opinion. From the dev pages: at
+# this value the leave-one-out F1 is what it is with trafilatura on every page.
 MAX_PROSE_GAIN = 0.15  # Hanzi in resiliparse's prose lines that readability lacks, per readability Hanzi
 FRAGMENT_GAIN = 0.5  # confirmed missing prose, as a share of readability's Hanzi, that makes it a fragment
 POSTS_COVER = 0.6  # share of the chosen text's bigrams the posts must contain to replace it
@@ -98,22 +96,20 @@ def looks_like_forum(html: str, url: str | None) -> bool:
 _TOO_DEEP = "boolean(/" + "/".join(["*"] * 250) + ")"
 
 
-def candidates(html: str, url: str | None, tree) -> dict[str, str]:
-    """The candidate texts of a page, running the slower extractors only where needed (see above)."""
+def candidates(html: str, url: str | None, tree, links: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The candidate texts of a page, running the slower extractors only where needed (see above);
+    ``links`` are the page's link texts (:class:`PageSignals`), never taken for missing prose."""
     deep = bool(tree.xpath(_TOO_DEEP))
     texts = {
         "resiliparse": "" if deep else EXTRACTORS["resiliparse"](html, url),
         "readability": readability_text(html, url, copy.deepcopy(tree)),
     }
     readability, resiliparse = texts["readability"], texts["resiliparse"]
-    prose_gain = (_han(widen(readability, resiliparse)) - _han(readability)) / (_han(readability) + 1)
-    if (
-        _han(readability) < MIN_HAN
-        or agreement(readability, resiliparse) < MIN_AGREEMENT
-        or prose_gain > MAX_PROSE_GAIN
-    ):
+    wider = widen(readability, resiliparse, links=links)
+    prose_gain = (_han(wider) - _han(readability)) / (_han(readability) + 1)
+    if _han(readability) < MIN_HAN or prose_gain > MAX_PROSE_GAIN:
         texts["trafilatura"] = EXTRACTORS["trafilatura"](html, url)
-        confirmed = widen(readability, resiliparse, witness=texts["trafilatura"])
+        confirmed = widen(readability, resiliparse, witness=texts["trafilatura"], links=links)
         if _han(confirmed) - _han(readability) > FRAGMENT_GAIN * _han(readability):
             texts["readability+confirmed"] = confirmed
             del texts["readability"]
