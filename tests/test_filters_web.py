@@ -367,3 +367,19 @@ def test_line_cleaning_totals_go_into_the_step_stats():
     assert 0 < stats["chars_removed"].total < stats["chars_seen"].total
     share = stats["chars_removed"].total / stats["chars_seen"].total
     assert abs(share - out[0].metadata["chars_removed_share"]) < 1e-3
+
+
+def test_latin_terms_match_as_words_in_english_text_and_an_english_casino_page_is_caught():
+    blocklist = Blocklist(lists=["spam_terms"])
+    assert "bet365" in blocklist.score("You can play at bet365 now and collect your prize.")[2]
+    assert blocklist.score("The casino bonus round of the quiz show was won by a teacher.")[0] <= 1.5
+    assert blocklist.score("He finished eighth in the race, and it was a healthy result.")[0] == 0
+    casino = "\n".join([
+        "Best online casino 2022 - free spins and no deposit bonus",
+        *EN_MENU,
+        "Join the best online casino today and get 100 free spins with your no deposit bonus.",
+        "Our live casino has the best online slots, and you can play them on your phone.",
+        *EN_ARTICLE[:2],
+    ])
+    verdict, doc = run_profile(casino)
+    assert verdict == "blocklist/max_blocklist_score" and "online casino" in doc.metadata["blocklist_terms"]

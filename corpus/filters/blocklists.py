@@ -9,7 +9,8 @@ unambiguous spam phrases (``注册送彩金``, ``约炮``) weigh 1-2 and one or 
 That is what catches gambling-site names hidden inside otherwise normal articles, which length
 and punctuation rules never see. Threshold 2.0: measured (see ``bench/filters.py``).
 
-Matching runs on the text lower-cased with whitespace removed, so ``百 家 乐`` and ``BET365`` match;
+Matching runs on the text lower-cased with whitespace removed (one space kept between two Latin
+words, so English text keeps its word boundaries), so ``百 家 乐`` and ``BET365`` match;
 a term of Latin letters and digits (``yabo``, ``hth``) must not touch another Latin letter, so
 ``hth`` does not match inside ``eighth``. Hits in the title (the ``first_lines`` and ``metadata["title"]``) count
 ``first_lines_weight`` times: spam injects brands there. Besides the score, the **density**
@@ -45,8 +46,15 @@ from jinglian.corpus.filters.textstats import HAN_RE, traditional_forms
 DEFAULT_LIST = "default"
 BUNDLED_LISTS = {DEFAULT_LIST: "blocklist_zh.txt", "spam_terms": "spam_terms_zh.txt"}
 _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
-_LATIN_TERM = re.compile(r"[a-z0-9]+")
+_LATIN_TERM = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 _WHITESPACE = re.compile(r"\s+")
+_LATIN_GAP = re.compile(r"(?<=[a-z0-9])\s+(?=[a-z0-9])")
+
+
+def normalize(text: str) -> str:
+    """Lower case, whitespace removed, except one space between two Latin words: ``百 家 乐`` is
+    ``百家乐``, but ``play at bet365 now`` keeps ``bet365`` a word of its own."""
+    return _WHITESPACE.sub("", _LATIN_GAP.sub("\x00", text.lower())).replace("\x00", " ")
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ def load_terms(lists: list[str | Mapping], default_weight: float = 1.0) -> dict[
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             fields = line.split("\t")
-            term = _WHITESPACE.sub("", fields[0]).lower()
+            term = normalize(fields[0])
             if not term:
                 continue
             try:
@@ -154,7 +162,7 @@ class Blocklist(RuleFilter):
         """Occurrences of every list term in ``text`` (whitespace-insensitive, case-insensitive)."""
         if not self.terms:
             return Counter()
-        haystack = _WHITESPACE.sub("", text).lower()
+        haystack = normalize(text)
         found = Counter()
         for end, term in self.automaton.iter(haystack):
             if _LATIN_TERM.fullmatch(term):  # a Latin term must stand alone among Latin letters
