@@ -16,8 +16,9 @@ Features of each candidate (all scale-free, so a long page and a short one compa
 The score is ``w . features + prior[extractor]``; the highest wins. The prior belongs to the base
 extractor (``readability+confirmed`` shares readability's), so a candidate built from another is not
 an unknown to the model. With the ridge :data:`L2` the prior dominates unless the features say
-otherwise clearly: readability is the best single extractor on almost every dev page, and the model
-is there to leave it only where its text looks like a fragment, a menu or boilerplate.
+otherwise clearly, and each feature weight keeps the sign of what it measures (:data:`SIGNS`):
+readability is the best single extractor on almost every dev page, and the model is there to
+leave it only where its text looks like a fragment, a menu or boilerplate.
 
 The weights live in ``extract_selector.json`` beside this file and are refit with
 ``python bench/extract.py --train-selector`` (pairwise logistic regression over the dev pages:
@@ -46,6 +47,10 @@ MAX_BOILER = 5.0  # markers per 1,000 characters, the cap
 MAX_OCTAVES = 2.0  # cap of short/long: 4x shorter or longer than the median is as bad as it gets
 MIN_GAP = 0.02  # F1 difference below which two candidates count as equally good (not trained on)
 L2 = 0.5  # ridge penalty per weight; at 0.1 one left-out page still changed its choice
+# The direction each feature may push a candidate, known from what it measures; training sets only
+# the size. Unconstrained, ``short`` came out positive once the candidates were mostly readability
+# vs resiliparse (the shorter of the two is usually right), which would favour fragments elsewhere.
+SIGNS = {"agree": 1, "short": -1, "long": -1, "punct": 1, "links": -1, "short_lines": -1, "boiler": -1}
 BOILERPLATE = re.compile(
     "版权所有|版权声明|上一篇|下一篇|上一页|下一页|返回首页|返回顶部|登录|注册|免责声明|联系我们|"
     "关于我们|网站地图|友情链接|ICP备|Copyright|All Rights Reserved|分享到|扫一扫|相关阅读|相关新闻|热门推荐",
@@ -161,7 +166,8 @@ def train_selector(
     """Fit the weights on ``(features per candidate, F1 per candidate)`` of each page.
 
     Pairwise logistic regression without intercept on feature differences (numpy, full-batch
-    gradient descent, ridge :data:`L2`); a candidate prior is one more weight per name.
+    gradient descent, ridge :data:`L2`, each feature weight kept to its sign in :data:`SIGNS`);
+    a candidate prior is one more weight per base extractor.
     """
     import numpy as np
 
@@ -180,11 +186,13 @@ def train_selector(
     sample_weight = np.array([w for _, w in diffs])
     sample_weight /= sample_weight.sum()
     w = np.zeros(x.shape[1])
+    k = len(FEATURES)
+    signs = np.array([SIGNS[f] for f in FEATURES])
     for _ in range(steps):
         margin = x @ w
         grad = -(x * (sample_weight / (1 + np.exp(margin)))[:, None]).sum(0) + L2 * w
         w -= lr * grad
-    k = len(FEATURES)
+        w[:k] = np.where(w[:k] * signs < 0, 0.0, w[:k])  # projected gradient: a wrong sign becomes 0
     return Selector(
         {f: round(float(v), 4) for f, v in zip(FEATURES, w[:k], strict=True)},
         {n: round(float(v), 4) for n, v in zip(names, w[k:], strict=True)},

@@ -201,6 +201,9 @@ def test_selector_training_learns_the_sign_and_shares_base_priors():
     assert selector.weights["boiler"] < 0 and all(
         abs(v) < 1e-9 for k, v in selector.weights.items() if k != "boiler"
     )
+    # the shorter text winning every page does not teach the selector to like fragments
+    shorter = [_page({**zero, "short": 1.0}, zero) for _ in range(6)]
+    assert train_selector(shorter, priors=False).weights["short"] == 0.0
     shipped = Selector.load()
     assert shipped.score("readability+confirmed", zero) == shipped.score("readability", zero)
 
