@@ -383,3 +383,25 @@ def test_latin_terms_match_as_words_in_english_text_and_an_english_casino_page_i
     ])
     verdict, doc = run_profile(casino)
     assert verdict == "blocklist/max_blocklist_score" and "online casino" in doc.metadata["blocklist_terms"]
+
+
+def test_web_novel_chapter_keeps_its_dialogue_and_loses_the_reader_chrome():
+    chapter = [
+        "第十二章 雨夜",
+        "雨下了一整夜，山路早已泥泞不堪。",
+        "“还走吗？”阿青抹了一把脸上的雨水，回头问道。",
+        "“走。”少年只说了一个字。",
+        "两人一前一后，踩着石阶往山上去。远处的寺庙里，还亮着一盏昏黄的灯。",
+        "“你怕不怕？”",
+        "“怕什么？”",
+        "“怕那个人不肯见我们。”",
+        "少年没有回答，只是把怀里的信又按紧了一些。",
+    ]
+    text = "\n".join(["第十二章 雨夜_某某小说网", "首页 玄幻 武侠 都市 历史", "加入书签 投推荐票 章节目录", *chapter,
+                      "上一章 章节目录 下一章", "本章未完，点击下一页继续阅读", "某某小说最新章节 全文阅读"])
+    verdict, doc = run_profile(text)
+    assert verdict is None
+    for line in chapter[1:]:
+        assert line in doc.text
+    for gone in ("加入书签", "章节目录", "点击下一页继续阅读", "最新章节"):
+        assert gone not in doc.text, gone

@@ -58,7 +58,9 @@ BOILERPLATE_RE = re.compile(both_scripts(
     r"|相关文章|相关阅读|相关推荐|推荐阅读|热门推荐|热门文章|最新文章|猜你喜欢|随便看看|精彩推荐|延伸阅读"
     r"|更多\s*[>»]|查看更多|阅读全文|点击查看|展开全文|打印本页|关闭窗口|字号|字体大小|本文地址|本文链接"
     r"|版权所有|copyright|©|备案|all rights reserved|powered by|技术支持|网站建设|主办单位|承办单位"
-    r"|登入|注册|会员|讨论区"),
+    r"|登入|注册|会员|讨论区"
+    # web-novel reader chrome: bookmarks, votes, chapter index, paging prompts
+    r"|加入书签|加入书架|投推荐票|推荐本书|章节目录|返回书页|本章未完|点击下一页继续阅读|最新章节|全文阅读|txt下载"),
     re.I,
 )
 # Footer marks that make a line boilerplate at any length.
