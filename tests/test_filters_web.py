@@ -405,3 +405,14 @@ def test_web_novel_chapter_keeps_its_dialogue_and_loses_the_reader_chrome():
         assert line in doc.text
     for gone in ("加入书签", "章节目录", "点击下一页继续阅读", "最新章节"):
         assert gone not in doc.text, gone
+
+
+def test_dated_news_lists_are_removed_but_numbered_headings_and_dates_in_prose_stay():
+    news_list = ["2022-10-18·我市举办农民丰收节庆祝活动", "2022-10-17·冬季农业生产技术要点发布",
+                 "秋季养生的几个小窍门 2022-10-16", "全省秋粮播种面积稳中有增 10-15 09:30"]
+    kept, removed = LineCleaner().clean("\n".join([*ARTICLE_BODY[:2], "相关新闻", *news_list]))
+    assert not any(item in kept for item in news_list) and ARTICLE_BODY[1] in kept
+    manual = ["1.1 电子商务的概念", ARTICLE_BODY[0], "1.2 物流配送的概念", ARTICLE_BODY[1],
+              "1.3 两者的关系", ARTICLE_BODY[2], "2018年1月31日，该剧正式播出，收视率位居同时段第一。"]
+    kept, _ = LineCleaner().clean("\n".join(manual))
+    assert kept == manual

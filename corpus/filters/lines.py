@@ -8,7 +8,8 @@ a good article with a menu fails every line-share rule. Each non-empty line is c
 * **boilerplate**: a short line matching a boilerplate phrase (``BOILERPLATE_RE``), a line of any
   length with a footer mark (copyright, ICP/公安备案, ``Powered by``), a line of only digits, dates,
   times and punctuation, a menu line (three or more short items separated by spaces, ``|`` or
-  ``·``), a truncated teaser ending in ``...``/``…`` when the page has a list of them, or a teaser
+  ``·``), a truncated teaser ending in ``...``/``…`` or a title with a numeric date before or
+  after it (``2020-01-19·标题``, ``标题 2022-06-27``) when the page has a list of them, or a teaser
   cut at a fixed length (``clipped_min_lines`` unpunctuated lines of the same length, at least
   ``clipped_min_chars`` long: article lists that clip each summary at, say, 100 characters);
 * **prose**: ends with terminal punctuation (``。！？…”``) and has ``min_prose_chars`` letters, or
@@ -72,6 +73,12 @@ FOOTER_RE = re.compile(both_scripts(
 _NUMERIC_RE = re.compile(r"[\d\s\W_年月日时分秒星期周天点号第页共条次一二三四五六七八九十]+")
 _MENU_SPLIT_RE = re.compile(r"\s*[|｜·•/]\s*|\s+")
 _TEASER_END = ("...", "…", "……", "。。。", "..")
+# A list item with its date: "2020-01-19·某某新闻标题", "某某新闻标题 2022-06-27", "标题...10-30 12:49".
+_DATE = r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2})"
+_DATED_ITEM_RE = re.compile(
+    rf"^[\[(（]?{_DATE}[\])）]?\s*[·:：|\-]?\s*(?P<a>.+)$"
+    rf"|^(?P<b>.+?)\s*[\[(（]?{_DATE}(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?[\])）]?$"
+)
 _TITLE_SUFFIX_RE = re.compile(r"\s*(?:\s[-–—|｜]\s|_|｜|\|).*$")
 _LETTER_RE = re.compile(r"[A-Za-z\u3400-\u9fff]")
 
@@ -142,6 +149,14 @@ class LineCleaner(RuleFilter):
     def is_teaser(line: str) -> bool:
         return line.endswith(_TEASER_END) and len(line) >= 10
 
+    @staticmethod
+    def is_dated_item(line: str) -> bool:
+        """A short line that is a title with a numeric date before or after it (a news list)."""
+        if len(line) >= 60:
+            return False
+        match = _DATED_ITEM_RE.match(line)
+        return bool(match) and _letters(match.group("a") or match.group("b") or "") >= 4
+
     def clipped_lengths(self, lines: list[str]) -> set[int]:
         """Lengths shared by ``clipped_min_lines`` or more unpunctuated lines of at least
         ``clipped_min_chars`` characters: teasers a site cut at a fixed length (no ``...``)."""
@@ -157,10 +172,16 @@ class LineCleaner(RuleFilter):
         if len(lines) < 2:
             return lines, []
         teasers = sum(1 for line in lines if self.is_teaser(line)) >= self.teaser_min_lines
+        dated = sum(1 for line in lines if self.is_dated_item(line)) >= self.teaser_min_lines
         clipped = self.clipped_lengths(lines)
         kinds = []
         for line in lines:
-            if self.is_boilerplate(line) or (teasers and self.is_teaser(line)) or len(line) in clipped:
+            if (
+                self.is_boilerplate(line)
+                or (teasers and self.is_teaser(line))
+                or (dated and self.is_dated_item(line))
+                or len(line) in clipped
+            ):
                 kinds.append("boilerplate")
             else:
                 kinds.append("prose" if self.is_prose(line) else "short")
