@@ -9,7 +9,7 @@ every key there (``SFTConfig`` for sft, ``RewardConfig`` for rm, ``DPOConfig``, 
       tokenizer: out/tokenizer   # ... or a tokenizer folder plus an architecture to build from scratch
       arch: qwen2                # qwen2 | llama
       config: {hidden_size: 64, num_hidden_layers: 2}
-    data: {train: out/sft, eval: null, eval_fraction: 0.1}
+    data: {train: out/sft, eval: null, eval_fraction: 0.1, allow_truncation: false}
     lora: {r: 16, lora_alpha: 32, target_modules: all-linear}    # optional (peft LoraConfig keys)
     deepspeed: zero2             # zero2 | zero3 | zero3_offload | path/to/ds.json   (optional)
     rewards:                     # grpo and ppo: rule functions and/or a trained reward model
@@ -36,7 +36,7 @@ import yaml
 STAGES = ("pretrain", "sft", "rm", "ppo", "dpo", "grpo")
 SECTIONS = {"stage", "model", "data", "lora", "deepspeed", "rewards", "args"}
 MODEL_KEYS = {"path", "tokenizer", "arch", "config", "dtype"}
-DATA_KEYS = {"train", "eval", "split", "eval_split", "eval_fraction", "seed", "block_size"}
+DATA_KEYS = {"train", "eval", "split", "eval_split", "eval_fraction", "seed", "block_size", "allow_truncation"}
 REWARD_KEYS = {"function", "kwargs", "model", "weight"}
 DEEPSPEED_DIR = Path(__file__).parent / "deepspeed"
 
@@ -74,6 +74,8 @@ class DataSpec:
     eval_fraction: float = 0.0  # carve an eval set out of train when there is none
     seed: int = 0
     block_size: int = 1024  # pretrain on a `text` column: tokens per packed block
+    # sft/rm/dpo: samples longer than args.max_length are an error (train/lengths.py); true: a warning
+    allow_truncation: bool = False
 
 
 @dataclass

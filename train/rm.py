@@ -15,11 +15,14 @@ import trl
 from jinglian.train.common import FiniteLossMixin, train_and_save, write_summary
 from jinglian.train.config import RunConfig
 from jinglian.train.data import load_splits, require_columns
+from jinglian.train.lengths import LengthCheckMixin, built_max_length
 from jinglian.train.models import load_model, load_tokenizer, lora_config
 
 
-class RewardTrainer(FiniteLossMixin, trl.RewardTrainer):
-    """TRL's RewardTrainer that stops on a NaN/inf loss."""
+class RewardTrainer(LengthCheckMixin, FiniteLossMixin, trl.RewardTrainer):
+    """TRL's RewardTrainer that stops on a NaN/inf loss and on samples longer than ``max_length`` (train/lengths.py)."""
+
+    length_stage = "rm"
 
 
 def _text(tokenizer, prompt, answer) -> str:
@@ -69,7 +72,8 @@ def build_rm(cfg: RunConfig) -> RewardTrainer:
     require_columns(train, "rm", ("chosen", "rejected"))
     model = load_model(cfg.model, tok, "score", seed=cfg.args.seed)
     return RewardTrainer(model=model, args=cfg.args, train_dataset=train, eval_dataset=evald,
-                         processing_class=tok, peft_config=lora_config(cfg.lora, "SEQ_CLS"))
+                         processing_class=tok, allow_truncation=cfg.data.allow_truncation,
+                         built_max_length=built_max_length(cfg.data.train), peft_config=lora_config(cfg.lora, "SEQ_CLS"))
 
 
 def run_rm(cfg: RunConfig) -> dict[str, Any]:
