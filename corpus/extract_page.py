@@ -14,7 +14,8 @@
 4. The selector (:mod:`jinglian.corpus.extract_select`) scores the candidates; the best wins.
    readability is the default in effect (its prior), the others are fallbacks it switches to
    when readability's text looks like a fragment, a menu or boilerplate.
-5. Forum threads (URL or markers such as 楼主 / 发表于): the repeated post blocks become one more
+5. Forum threads and blog archives (URL words such as bbs, thread, blog, archive, or markers
+   such as 楼主 / 发表于): the repeated post blocks become one more
    candidate, and win when they contain the chosen text and more (a thread is all its posts,
    readability and trafilatura keep the longest one); user names, buttons, counters and post
    headers are then dropped from them.
@@ -61,7 +62,7 @@ POSTS_COVER = 0.6  # share of the chosen text's bigrams the posts must contain t
 LIST_LINKS = 0.5  # share of characters in link-text lines above which a text is a link list
 LIST_SHORT_LINES = 0.7  # share of short lines (with punctuation below LIST_PUNCT) of a menu-like text
 LIST_PUNCT = 0.3  # Chinese punctuation per Hanzi x10; prose has about 1.2
-FORUM_URL = re.compile(r"bbs|forum|thread|topic|tid[=-]|archiver|dispbbs|showtopic|club\.", re.I)
+FORUM_URL = re.compile(r"bbs|forum|thread|topic|tid[=-]|archive|dispbbs|showtopic|club\.|blog", re.I)
 # Words of thread pages; 沙发 (sofa, "first reply") and 楼层 (floor) also appear on shop and house pages.
 FORUM_MARKERS = re.compile(r"楼主|樓主|发表于|發表於|回复于|只看该作者|回帖")
 MIN_FORUM_MARKERS = 3

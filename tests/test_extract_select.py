@@ -136,6 +136,34 @@ def test_forum_thread_is_its_posts_not_the_menu():
     assert POSTS[1][2] not in texts["readability"]
 
 
+ENTRIES = [
+    ("春日植物园", POSTS[0][2] + POSTS[2][2]),
+    ("图书馆新馆", "".join(ARTICLE[:3])),
+    ("周末的菜市场", POSTS[3][2] + POSTS[1][2]),
+]
+
+
+def blog_archive_page() -> str:
+    """A month of a blog: every entry in full, each with its title, date, category and links."""
+    entries = "".join(
+        f'<div class="entry"><h2><a href="/post/{i}">{title}</a></h2>'
+        f'<div class="entry-meta">2024-05-{10 + i} 21:0{i} | 分类：<a href="/cat/1">随笔</a></div>'
+        f'<div class="entry-body"><p>{body}</p></div>'
+        f'<div class="entry-foot"><a href="/post/{i}#c">评论(3)</a> <a href="/post/{i}">阅读全文</a></div></div>'
+        for i, (title, body) in enumerate(ENTRIES)
+    )
+    return f"""<html><head><meta charset="utf-8"><title>山间小路的博客 - 2024年05月 - 示例博客</title></head>
+<body><ul class="nav">{NAV}</ul><div id="main">{entries}<div class="pager"><a href="?page=2">下一页</a></div></div>
+<div id="side"><h3>最新文章</h3><ul>{_links(HEADLINES[:6], "p")}</ul>
+<h3>归档</h3><ul>{_links(["2024年05月", "2024年04月", "2024年03月"], "a")}</ul></div>{FOOTER}</body></html>"""
+
+
+def test_blog_archive_keeps_every_entry():
+    text, meta = extract_main_text(blog_archive_page(), "http://blog.example.cn/shanjian/archive/202405.html")
+    assert meta["extractor"] == "posts" and all(body in text for _, body in ENTRIES)
+    assert not [word for word in ("最新文章", "阅读全文", "评论(3)", HEADLINES[0]) if word in text]
+
+
 def test_list_page_returns_little_rather_than_the_menu():
     text, meta = extract_main_text(list_page(), LIST_URL)
     assert meta["page_kind"] == "list"
