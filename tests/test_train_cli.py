@@ -54,17 +54,61 @@ def test_plan_calls_only_the_7b_figure_the_seed_notes_240g(cli):
     assert "at 7B the same count gives 252 GB" in proc.stdout
 
 
-@pytest.mark.slow
-def test_all_six_example_configs_run_as_written_in_order(cli, workdir):
-    """pretrain → sft → rm → ppo / dpo / grpo, each from the previous stage's output (about 90 s)."""
-    for stage in ("pretrain", "sft", "rm", "ppo", "dpo", "grpo"):
-        cli("train", stage, "--config", PIPELINES / f"train_{stage}.yaml", cwd=workdir)
-        summary = json.loads((workdir / f"demo-out/train/{stage}/jinglian_summary.json").read_text())
-        assert summary["stage"] == stage
-    rm = json.loads((workdir / "demo-out/train/rm/jinglian_summary.json").read_text())
-    assert rm["pairwise_accuracy"] >= 0.95
-    ppo = json.loads((workdir / "demo-out/train/ppo/jinglian_summary.json").read_text())
-    assert ppo["score_last"] > ppo["score_first"] + 0.5  # SFT answers badly ~40% of the time; PPO fixes that
+def planted_preference_rate(model_dir: Path, prompts: list[str], seed: int = 0) -> float:
+    """Share of sampled answers that say a good word and no bad one: the toy's known preference,
+    measured on the model itself, apart from the reward model PPO was trained against."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from jinglian.train.config import ModelSpec
+    from jinglian.train.models import load_tokenizer
+    from jinglian.train.toy import BAD, GOOD
+
+    tok = load_tokenizer(ModelSpec(path=str(model_dir)))
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    tok.padding_side = "left"
+    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        out = model.generate(**enc, do_sample=True, temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=12,
+                             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    texts = tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    return sum(any(g in t for g in GOOD) and not any(b in t for b in BAD) for t in texts) / len(texts)
+
+
+def test_all_six_example_configs_run_as_written_in_order(workdir, monkeypatch):
+    """pretrain → sft → rm → ppo / dpo / grpo with the shipped configs exactly as written, each from
+    the previous stage's output, through the command's own run_stage (in this process: each
+    `jinglian` subprocess would spend more time importing than training; about 20 s on one core)."""
+    import torch
+    from datasets import load_from_disk
+
+    from jinglian.commands.train import run_stage
+
+    monkeypatch.chdir(workdir)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for stage in ("pretrain", "sft", "rm", "ppo", "dpo", "grpo"):
+            run_stage(stage, PIPELINES / f"train_{stage}.yaml", [])
+            summary = json.loads((workdir / f"demo-out/train/{stage}/jinglian_summary.json").read_text())
+            assert summary["stage"] == stage
+        rm = json.loads((workdir / "demo-out/train/rm/jinglian_summary.json").read_text())
+        assert rm["pairwise_accuracy"] >= 0.95
+        # PPO on a known reward: SFT answers badly ~40% of the time (its demonstrations do); the RM and
+        # the 好 rule reward both favour the good answers. Seeds 0-3 gave score +0.72..+1.24 and good
+        # answers 0.50-0.59 (SFT) -> 0.93-0.99 (PPO), KL at the end <= 1.2 nats.
+        ppo = json.loads((workdir / "demo-out/train/ppo/jinglian_summary.json").read_text())
+        assert ppo["score_last"] > ppo["score_first"] + 0.5, (ppo["score_first"], ppo["score_last"])
+        assert 0 < ppo["kl_last"] < 6
+        prompts = list(load_from_disk(str(workdir / "demo-out/toy/prompts"))["test"]["prompt"]) * 2
+        sft_rate = planted_preference_rate(workdir / "demo-out/train/sft", prompts)
+        ppo_rate = planted_preference_rate(workdir / "demo-out/train/ppo", prompts)
+        assert ppo_rate > sft_rate + 0.25, (sft_rate, ppo_rate)
+    finally:
+        torch.set_num_threads(threads)
+    log = [json.loads(line) for line in (workdir / "demo-out/train/ppo/log.jsonl").read_text().splitlines()]
+    assert len(log) == 20 and all(k in log[0] for k in ("score", "kl", "approxkl", "clipfrac", "eos_fraction"))
     assert os.path.isfile(workdir / "demo-out/train/ppo/checkpoint-20/trainer_state.pt")
 
 

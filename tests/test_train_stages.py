@@ -53,7 +53,12 @@ def test_unknown_keys_are_errors_that_name_the_key(toy, tmp_path, override, name
         load_model(cfg.model, load_tokenizer(cfg.model))  # model.config keys are checked against Qwen2Config
 
 
-def test_yaml_file_overrides_and_sections(toy, tmp_path):
+def test_yaml_file_overrides_and_sections(toy, tmp_path, monkeypatch):
+    # deepspeed=... sets RANK/WORLD_SIZE/MASTER_PORT for a world of one; they must not outlive this
+    # test (a later `jinglian` subprocess would inherit a port this process already listens on)
+    for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     path = tmp_path / "run.yaml"
     path.write_text(f"stage: sft\nmodel: {{tokenizer: {toy / 'tokenizer'}}}\ndata: {{train: {toy / 'sft'}}}\n"
                     f"args: {{learning_rate: 1e-4, max_steps: 3, output_dir: {tmp_path / 'o'}}}\n", encoding="utf-8")
