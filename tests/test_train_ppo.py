@@ -216,3 +216,20 @@ def test_adaptive_kl_controller_follows_ziegler():
     assert ctl.update(1.0, 10) == pytest.approx(0.1 * 1.02 * (1 - 0.2 * 10 / 100))  # KL/target - 1 = -0.5 -> -0.2
     fixed = AdaptiveKLController(0.1, target=None, horizon=100)
     assert fixed.update(50.0, 10) == 0.1
+
+
+def test_prompts_longer_than_max_prompt_length_are_counted_and_keep_their_end(toy, tmp_path, caplog):
+    from datasets import load_from_disk
+
+    prompts = load_from_disk(str(toy / "prompts"))["train"]["prompt"]
+    trainer = build_ppo(ppo_config(toy, tmp_path / "ppo", "max_steps=1"))
+    lengths = [len(trainer.tok(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    limit = max(lengths) - 1
+    with caplog.at_level("WARNING", logger="jinglian.train.ppo"):
+        trainer = build_ppo(ppo_config(toy, tmp_path / "ppo", "max_steps=1", f"max_prompt_length={limit}"))
+    over = sum(n > limit for n in lengths)
+    assert 0 < over and trainer.prompts_cut == over
+    assert f"ppo: {over} of {len(prompts)} prompts are longer than max_prompt_length {limit}" in caplog.text
+    for text, ids in zip(trainer.prompts, trainer.prompt_ids, strict=True):
+        full = trainer.tok(text, add_special_tokens=False)["input_ids"]
+        assert ids == full[-limit:]  # the question at the end survives

@@ -198,12 +198,17 @@ class PPOTrainer:
         self.prompts = [self._render(p) for p in rows]  # a datasets.Dataset or a list of {"prompt": ...}
         # BOS as in every stage (jinglian.formats.tokenizer.bos_prefix): chat-template text as rendered,
         # plain text with the BOS the tokenizer itself adds; long prompts keep their end.
-        self.prompt_ids = []
+        self.prompt_ids, cut = [], 0
         for p, text in zip(rows, self.prompts, strict=True):
             head = bos_prefix(tokenizer, text, chat_template=isinstance(p, list))
             body = tokenizer(text, add_special_tokens=False)["input_ids"]
             keep = max(1, args.max_prompt_length - len(head))
+            cut += len(body) > keep
             self.prompt_ids.append(head + body[-keep:])
+        if cut:  # said, not silent (see jinglian.train.lengths for the stages that stop instead)
+            log.warning("ppo: %d of %d prompts are longer than max_prompt_length %d; they keep their last tokens",
+                        cut, len(rows), args.max_prompt_length)
+        self.prompts_cut = cut
         self.generation_config = generation_config(args, tokenizer)
         self.kl_ctl = AdaptiveKLController(args.kl_coef, args.kl_target, args.kl_horizon)
         self.params = [p for m in (self.policy, self.critic) for p in m.parameters() if p.requires_grad]
