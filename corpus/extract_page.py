@@ -137,21 +137,23 @@ def trim_tail(text: str) -> str:
     """The text without the credits and tag lines Chinese news pages end their article with:
     ``（责任编辑：张三）``, ``编辑：李四``, ``返回搜狐，查看更多``, a ``关键字：`` label and its
     few short tags. Only at the end and only short lines, so a sentence that mentions an editor stays."""
-    lines = [line.strip() for line in text.rstrip().splitlines()]
+    lines = text.rstrip().splitlines()
+    flat = [line.strip() for line in lines]  # judged stripped, kept as they were
     for i in range(max(len(lines) - TAIL_LINES, 0), len(lines)):
-        if TAG_LABEL.match(lines[i]) and all(
-            len(line) < SHORT_TAG and not ZH_PUNCT.search(line) for line in lines[i + 1 :]
+        if TAG_LABEL.match(flat[i]) and all(
+            len(t) < SHORT_TAG and not ZH_PUNCT.search(t) for t in flat[i + 1 :]
         ):
-            lines = lines[:i]
+            del lines[i:], flat[i:]
             break
-    while lines and (
-        not lines[-1]
+    while flat and (
+        not flat[-1]
         or (
-            len(lines[-1]) < MAX_CREDIT
-            and all(CREDIT.search(part) for part in re.split(r"(?<=[)）\]】])", lines[-1]) if part.strip())
+            len(flat[-1]) < MAX_CREDIT
+            and all(CREDIT.search(part) for part in re.split(r"(?<=[)）\]】])", flat[-1]) if part.strip())
         )
     ):
         lines.pop()
+        flat.pop()
     return "\n".join(lines)
 
 
