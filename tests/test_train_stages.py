@@ -192,7 +192,12 @@ def test_reward_model_learns_the_planted_preference(toy, tmp_path):
     cfg = cfg_for("rm", toy, "preference", tmp_path, "max_steps=30", "learning_rate=1e-3",
                   "per_device_train_batch_size=16")
     untrained = build_rm(cfg)
-    before = pairwise_accuracy(untrained.model, untrained.processing_class, untrained.eval_dataset)
+    from datasets import load_from_disk
+
+    # accuracy is taken on the pairs as written, not on TRL's copy (whose `chosen` now holds prompt+chosen+EOS)
+    written = load_from_disk(str(toy / "preference"))["test"]
+    assert list(untrained.eval_pairs["chosen"]) == list(written["chosen"]) != list(untrained.eval_dataset["chosen"])
+    before = pairwise_accuracy(untrained.model, untrained.processing_class, untrained.eval_pairs)
     m = run_rm(cfg)
     assert m["pairwise_accuracy"] >= 0.95 > before, (before, m["pairwise_accuracy"])
     assert m["loss_curve"][-1] < m["loss_curve"][0]

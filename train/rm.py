@@ -71,15 +71,18 @@ def build_rm(cfg: RunConfig) -> RewardTrainer:
     train, evald = load_splits(cfg.data)
     require_columns(train, "rm", ("chosen", "rejected"))
     model = load_model(cfg.model, tok, "score", seed=cfg.args.seed)
-    return RewardTrainer(model=model, args=cfg.args, train_dataset=train, eval_dataset=evald,
-                         processing_class=tok, allow_truncation=cfg.data.allow_truncation,
-                         built_max_length=built_max_length(cfg.data.train), peft_config=lora_config(cfg.lora, "SEQ_CLS"))
+    trainer = RewardTrainer(model=model, args=cfg.args, train_dataset=train, eval_dataset=evald,
+                            processing_class=tok, allow_truncation=cfg.data.allow_truncation,
+                            built_max_length=built_max_length(cfg.data.train), peft_config=lora_config(cfg.lora, "SEQ_CLS"))
+    # the pairs as written: TRL's preparation rewrites `chosen`/`rejected` of its own copy to prompt+answer+EOS
+    trainer.eval_pairs = evald
+    return trainer
 
 
 def run_rm(cfg: RunConfig) -> dict[str, Any]:
     trainer = build_rm(cfg)
     metrics = train_and_save(trainer, trainer.processing_class)
-    if trainer.eval_dataset is not None:
-        metrics["pairwise_accuracy"] = pairwise_accuracy(trainer.model, trainer.processing_class, trainer.eval_dataset)
+    if trainer.eval_pairs is not None:
+        metrics["pairwise_accuracy"] = pairwise_accuracy(trainer.model, trainer.processing_class, trainer.eval_pairs)
     write_summary(cfg.args.output_dir, "rm", metrics)
     return metrics
