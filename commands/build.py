@@ -193,12 +193,14 @@ def build_pretrain(
     model_params: Annotated[str | None, typer.Option("--model-params", help="Model size (e.g. 125M) for the Chinchilla budget.")] = None,
     text_key: Annotated[str, typer.Option(help="Field holding the text.")] = "text",
     on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Processes tokenizing batches (the blocks do not depend on it).")] = 1,
+    parquet: Annotated[bool, typer.Option("--parquet/--no-parquet", help="Also write a Parquet copy of each shard (OUT/parquet/<split>/).")] = False,
 ) -> None:
     """Tokenize documents and pack them into fixed-length blocks with EOS between documents.
 
     Example:
 
-        jinglian build pretrain curated/documents --out blocks --tokenizer tok/ --block-size 1024 --model-params 125M
+        jinglian build pretrain curated/documents --out blocks --tokenizer tok/ --block-size 1024 --model-params 125M --workers 4
     """
     from jinglian.formats.pretrain import read_texts
     from jinglian.formats.shards import build_shards
@@ -209,8 +211,10 @@ def build_pretrain(
         params = parse_params(model_params) if model_params else None
         settings = {"kind": "pretrain", "tokenizer": tokenizer, "block_size": block_size, "command": _command_line()}
         # streamed into Arrow shards (memory flat in corpus size; a rerun after a kill resumes per shard)
+        if workers < 1:
+            raise ValueError("--workers must be at least 1")
         counts, report = build_shards(read_texts(inputs, on_error, text_key), tok, Path(out), block_size,
-                                      val_ratio, seed, params, settings=settings)
+                                      val_ratio, seed, params, settings=settings, workers=workers, parquet=parquet)
     console.print(f"documents {report.documents}, tokens {report.tokens:,} (EOS included), blocks {report.blocks} × {block_size}, "
                   f"tail dropped {report.tokens_dropped_tail} tokens; splits {counts}")
     if params:

@@ -14,5 +14,6 @@ Python use (the CLI ``jinglian build ...`` is a thin layer over the same calls):
 
 Preference: ``collect(files, preference.parse_preference)`` + ``preference.build_preference_rows``;
 RL prompts: ``prompts.parse_any_prompt`` + ``prompts.build_prompt_rows``; pretraining:
-``pretrain.pack_documents``; tokenizer: ``tokenizer.train_tokenizer``.
+``shards.build_shards(pretrain.read_texts(files), tok, out, block_size)`` (streamed Arrow shards);
+tokenizer: ``tokenizer.train_tokenizer``.
 """

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from datasets import load_from_disk
 
@@ -18,16 +19,18 @@ DOCS = [f"第{i}篇文档。" + "精炼中文网页数据，" * (1 + i % 7) for 
 BUILD = """
 import os, signal, sys
 from pathlib import Path
+import psutil
 from jinglian.formats.shards import build_shards
 from jinglian.formats.tokenizer import load_tokenizer
 docs = [f"第{i}篇文档。" + "精炼中文网页数据，" * (1 + i % 7) for i in range(400)]
-kill_after = int(sys.argv[3])
+kill_after, workers = int(sys.argv[3]), int(sys.argv[4])
 def texts():
     for i, d in enumerate(docs):
         if i == kill_after:
+            Path(sys.argv[2], "workers.pid").write_text(" ".join(str(c.pid) for c in psutil.Process().children()))
             os.kill(os.getpid(), signal.SIGKILL)
         yield d
-build_shards(texts(), load_tokenizer(sys.argv[1]), Path(sys.argv[2]), 16, 0.1, 0, shard_blocks=8)
+build_shards(texts(), load_tokenizer(sys.argv[1]), Path(sys.argv[2]), 16, 0.1, 0, shard_blocks=8, workers=workers, batch_docs=10)
 """
 
 
@@ -42,14 +45,19 @@ def shard_bytes(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.arrow"))}
 
 
-def test_kill_9_mid_build_then_rerun_gives_byte_identical_shards(tmp_path, tok_dir):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_9_mid_build_then_rerun_gives_byte_identical_shards(tmp_path, tok_dir, workers):
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    subprocess.run([sys.executable, "-c", BUILD, str(tok_dir), str(clean), "-1"], check=True)
-    proc = subprocess.run([sys.executable, "-c", BUILD, str(tok_dir), str(killed), "300"])
+    subprocess.run([sys.executable, "-c", BUILD, str(tok_dir), str(clean), "-1", "1"], check=True)
+    proc = subprocess.run([sys.executable, "-c", BUILD, str(tok_dir), str(killed), "300", str(workers)])
     assert proc.returncode == -9
     partial = shard_bytes(killed)
     assert partial and not (killed / "train" / "state.json").exists()  # shards written, folder not yet loadable
-    subprocess.run([sys.executable, "-c", BUILD, str(tok_dir), str(killed), "-1"], check=True)
+    pids = [int(p) for p in (killed / "workers.pid").read_text().split()]
+    assert len(pids) == (workers if workers > 1 else 0)
+    for pid in pids:  # the worker processes die with the build instead of waiting forever
+        psutil.Process(pid).wait(timeout=10) if psutil.pid_exists(pid) else None
+    subprocess.run([sys.executable, "-c", BUILD, str(tok_dir), str(killed), "-1", str(workers)], check=True)
     assert shard_bytes(killed) == shard_bytes(clean)
     assert len(shard_bytes(clean)) > len(partial)
     assert load_from_disk(str(killed))["train"]["input_ids"] == load_from_disk(str(clean))["train"]["input_ids"]
@@ -71,6 +79,19 @@ def test_blocks_keep_every_token_with_eos_between_documents_and_split_by_documen
         assert flat == expected[:len(flat)] and len(expected) - len(flat) < 16
     n_val = sum(is_validation(d, 0.2, 3) for d in DOCS)
     assert 0 < n_val < len(DOCS) // 2  # the split is per document, near the ratio
+
+
+def all_files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_worker_processes_give_the_same_files_as_one_process(tmp_path, tok_dir):
+    tok = load_tokenizer(str(tok_dir))
+    one, three = tmp_path / "one", tmp_path / "three"
+    r1 = build_shards(DOCS, tok, one, 16, val_ratio=0.2, seed=3, shard_blocks=5, batch_docs=7)
+    r3 = build_shards(DOCS, tok, three, 16, val_ratio=0.2, seed=3, shard_blocks=5, batch_docs=7, workers=3)
+    assert r1 == r3 and len(list((one / "train").glob("*.arrow"))) > 3
+    assert all_files(one) == all_files(three)  # shards, state, stats: byte for byte
 
 
 def test_validation_choice_does_not_depend_on_order_or_neighbours():

@@ -8,7 +8,8 @@ import pytest
 from datasets import load_from_disk
 
 from jinglian.corpus.sample import sample_documents
-from jinglian.formats.pretrain import chinchilla_budget, pack_documents, pack_tokens
+from jinglian.formats.pretrain import chinchilla_budget
+from jinglian.formats.shards import build_shards
 from jinglian.formats.tokenizer import SPECIAL_TOKENS, load_tokenizer, split_heldout, train_tokenizer
 
 
@@ -46,32 +47,42 @@ def test_cli_tokenizer_train_and_pretrain(cli, tmp_path, sample_jsonl):
     proc = cli("tokenizer", "train", sample_jsonl, "--out", tok_dir, "--vocab-size", "2000")
     assert "chars/token" in proc.stdout and (tok_dir / "tokenizer.json").exists()
     out = tmp_path / "blocks"
-    proc = cli("build", "pretrain", sample_jsonl, "--out", out, "--tokenizer", tok_dir, "--block-size", "128", "--model-params", "1M")
+    proc = cli("build", "pretrain", sample_jsonl, "--out", out, "--tokenizer", tok_dir, "--block-size", "128", "--model-params", "1M", "--workers", "2", "--parquet")
     assert "Chinchilla budget for 1,000,000 params" in proc.stdout and "20,000,000 tokens" in proc.stdout
     stats = json.loads((out / "stats.json").read_text())["pack"]
     ds = load_from_disk(str(out))["train"]
     assert ds.column_names == ["input_ids"]
     assert len(ds) == stats["blocks"] and all(len(x) == 128 for x in ds["input_ids"])
     assert stats["documents"] == 120 and stats["tokens"] == stats["tokens_in_blocks"] + stats["tokens_dropped_tail"]
+    from datasets import load_dataset
+
+    copy = load_dataset("parquet", data_dir=str(out / "parquet"), cache_dir=str(tmp_path / "cache"))["train"]
+    assert copy["input_ids"] == ds["input_ids"]  # the Parquet copy holds the same blocks
+    assert "blocks" in (out / "README.md").read_text()  # dataset card with the packing report
 
 
-def test_packing_keeps_every_token_in_order_with_eos_between_documents(trained):
+def test_packing_keeps_every_token_in_order_with_eos_between_documents(trained, tmp_path):
     out, _, texts = trained
     tok = load_tokenizer(str(out))
     docs = texts[:49] + ["网页里出现了<|endoftext|>和<|im_start|>这样的字样。"]
-    blocks, report = pack_documents(docs, tok, block_size=100, model_params=5_000_000)
+    _, report = build_shards(docs, tok, tmp_path, block_size=100, model_params=5_000_000)
+    blocks = load_from_disk(str(tmp_path))["train"]["input_ids"]
     stream = [i for d in docs for i in tok(d, add_special_tokens=False, split_special_tokens=True)["input_ids"] + [tok.eos_token_id]]
     flat = [i for b in blocks for i in b]
     assert flat == stream[: len(flat)] and len(stream) - len(flat) == report.tokens_dropped_tail < 100
     assert stream.count(tok.eos_token_id) == 50  # one per document: the literal <|endoftext|> stayed text
-    assert tok.convert_tokens_to_ids("<|im_start|>") not in stream
+    assert flat.count(tok.eos_token_id) == stream[: len(flat)].count(tok.eos_token_id)
+    assert tok.convert_tokens_to_ids("<|im_start|>") not in flat
     assert report.chinchilla_tokens == chinchilla_budget(5_000_000) == 100_000_000
     assert report.corpus_vs_budget == round(report.tokens / 100_000_000, 6)
 
 
-def test_pack_tokens_edge_cases():
-    stats = {"documents": 0, "tokens": 0, "tail": 0}
-    assert list(pack_tokens([[1, 2], [3]], eos_id=0, block_size=2, stats=stats)) == [[1, 2], [0, 3]]
-    assert stats == {"documents": 2, "tokens": 5, "tail": 1}
-    with pytest.raises(ValueError):
-        list(pack_tokens([[1]], 0, 1, dict(stats)))
+def test_packing_edge_cases(trained, tmp_path):
+    tok = load_tokenizer(str(trained[0]))
+    with pytest.raises(ValueError, match="block-size"):
+        build_shards(["一篇"], tok, tmp_path / "a", block_size=1)
+    with pytest.raises(ValueError, match="fewer than one block"):
+        build_shards(["一篇"], tok, tmp_path / "b", block_size=1000)
+    _, report = build_shards(["一二", "三"], tok, tmp_path / "c", block_size=2)
+    n = len(tok("一二", add_special_tokens=False)["input_ids"]) + len(tok("三", add_special_tokens=False)["input_ids"]) + 2
+    assert (report.documents, report.tokens, report.tokens_dropped_tail) == (2, n, n % 2)
