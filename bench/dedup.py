@@ -57,30 +57,42 @@ def char_edit(rng: random.Random, text: str, rate: float, alphabet: str) -> str:
     return "".join(out)
 
 
-def build_corpus(n_docs: int, seed: int) -> tuple[list[str], list[dict]]:
-    """Documents and planted pairs ``{"a", "b", "kind", "param"}`` (indexes into the documents)."""
+def build_corpus(folder: Path, n_docs: int, seed: int, files: int) -> tuple["DiskDocs", list[dict]]:
+    """Write the documents as JSONL files of contiguous blocks (file order is document order, ids are
+    document indexes) and return them read back by index, with the planted pairs ``{"a", "b", "kind",
+    "param", "true_j"}``. Streamed: the driver keeps each base document as sentence indexes (about 90
+    bytes), not as text, so a 5M-document corpus needs no 15 GB of strings."""
+    from array import array
+
     import opencc
+
+    from jinglian.corpus.dedup.shingles import dedup_key
 
     s2t = opencc.OpenCC("s2t")
     rng = random.Random(seed)
     bank = sentences()
     alphabet = "".join(sorted({c for s in bank[:3000] for c in s if "\u4e00" <= c <= "\u9fff"}))
+    folder.mkdir()
+    bounds = [k * n_docs // files for k in range(files + 1)]
+    offsets, handles = array("q"), [(folder / f"{k:03d}.jsonl").open("wb") for k in range(files)]
 
-    def base_doc() -> list[str]:
-        parts, size = [], 0
-        while size < 650:
-            parts.append(rng.choice(bank))
-            size += len(parts[-1])
-        return parts
+    def write(i: int, text: str) -> None:
+        f = handles[sum(b <= i for b in bounds[1:-1])]
+        offsets.append(f.tell())
+        f.write((json.dumps({"id": str(i), "text": text}, ensure_ascii=False) + "\n").encode())
 
-    docs, bases, planted = [], [], []
+    flat, starts = array("i"), array("q", [0])  # base document i = bank[flat[starts[i]:starts[i+1]]]
     n_base = n_docs * 4 // 5
-    for _ in range(n_base):
-        parts = base_doc()
-        bases.append(parts)
-        docs.append("".join(parts))
+    for i in range(n_base):
+        size = 0
+        while size < 650:
+            flat.append(rng.randrange(len(bank)))  # the draw of rng.choice(bank)
+            size += len(bank[flat[-1]])
+        starts.append(len(flat))
+        write(i, "".join(bank[k] for k in flat[starts[i]:starts[i + 1]]))
+    planted = []
     for a in rng.sample(range(n_base), n_docs - n_base):
-        parts, kind = bases[a], rng.choices(["edit", "trad", "sentences", "exact"], [5, 2, 2, 1])[0]
+        parts, kind = [bank[k] for k in flat[starts[a]:starts[a + 1]]], rng.choices(["edit", "trad", "sentences", "exact"], [5, 2, 2, 1])[0]
         if kind == "edit":
             param = rng.choice(EDIT_RATES)
             text = char_edit(rng, "".join(parts), param, alphabet)
@@ -100,18 +112,35 @@ def build_corpus(n_docs: int, seed: int) -> tuple[list[str], list[dict]]:
         else:
             param = 0
             text = "\n".join(parts) + "\n"
-        planted.append({"a": a, "b": len(docs), "kind": kind, "param": param})
-        docs.append(text)
-    return docs, planted
+        b = n_base + len(planted)
+        true_j = true_jaccard({a: dedup_key("".join(parts)), b: dedup_key(text)}, a, b, cache=False)
+        planted.append({"a": a, "b": b, "kind": kind, "param": param, "true_j": true_j})
+        write(b, text)
+    for f in handles:
+        f.close()
+    return DiskDocs(folder, bounds, offsets), planted
 
 
-def write_corpus(folder: Path, docs: list[str], files: int) -> None:
-    """JSONL files of contiguous blocks (file order is document order); ids are document indexes."""
-    folder.mkdir()
-    for k in range(files):
-        block = range(k * len(docs) // files, (k + 1) * len(docs) // files)
-        lines = (json.dumps({"id": str(i), "text": docs[i]}, ensure_ascii=False) + "\n" for i in block)
-        (folder / f"{k:03d}.jsonl").write_text("".join(lines), encoding="utf-8")
+class DiskDocs:
+    """The corpus read back by document index from its JSONL files (only the offsets are held)."""
+
+    def __init__(self, folder: Path, bounds: list[int], offsets):
+        self.paths = [folder / f"{k:03d}.jsonl" for k in range(len(bounds) - 1)]
+        self.bounds, self.offsets = bounds, offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, i: int) -> str:
+        k = sum(b <= i for b in self.bounds[1:-1])
+        with self.paths[k].open("rb") as f:
+            f.seek(self.offsets[i])
+            return json.loads(f.readline())["text"]
+
+    def __iter__(self):
+        for path in self.paths:
+            with path.open(encoding="utf-8") as f:
+                yield from (json.loads(line)["text"] for line in f)
 
 
 # --- ground truth ------------------------------------------------------------------------------
@@ -123,7 +152,7 @@ _SETS: dict[int, set[str]] = {}
 class LazyKeys:
     """Dedup keys computed when brute force needs them (a 1M-document run needs only a few)."""
 
-    def __init__(self, docs: list[str]):
+    def __init__(self, docs):
         self.docs = docs
 
     def __getitem__(self, i: int) -> str:
@@ -417,17 +446,14 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="jinglian-bench-dedup-"))
     started = time.perf_counter()
-    docs, planted = build_corpus(args.docs, args.seed)
+    docs, planted = build_corpus(folder / "corpus", args.docs, args.seed, args.files)
     if args.engines != "jinglian":
-        (folder / "docs.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
-    write_corpus(folder / "corpus", docs, args.files)
+        (folder / "docs.json").write_text(json.dumps(list(docs), ensure_ascii=False), encoding="utf-8")
     keys = LazyKeys(docs)
-    for p in planted:
-        p["true_j"] = true_jaccard(keys, p["a"], p["b"], cache=False)
     rng = random.Random(args.seed)
     probe = rng.sample(range(len(docs) * 4 // 5), min(300, len(docs) * 4 // 5))
     background = max(true_jaccard(keys, a, b) for i, a in enumerate(probe) for b in probe[i + 1 :])
-    mean_len = sum(map(len, docs)) / len(docs)
+    mean_len = sum(map(len, docs)) / len(docs)  # one pass over the files
     print(
         f"corpus: {len(docs)} documents, mean {mean_len:.0f} characters, {len(planted)} planted pairs "
         f"({sum(p['true_j'] >= 0.8 for p in planted)} with true J >= 0.8); max true J among 300 random "
