@@ -28,8 +28,8 @@ FATE = {"sft": "keep only their first max_length tokens (answer ends and EOS los
 
 
 def sample_lengths(stage: str, dataset) -> list[int]:
-    """Tokens of each prepared row, as TRL counts them against ``max_length`` (read from Arrow, not
-    row by row: a million samples take a second)."""
+    """Tokens of each prepared row, as TRL counts them against ``max_length`` (list lengths read
+    from the Arrow columns: no row is turned into Python objects)."""
     import pyarrow.compute as pc
 
     def n(column: str):
