@@ -109,3 +109,23 @@ def test_trainer_reads_the_shards_memory_mapped(tmp_path, tok_dir):
     assert evald is not None and len(train) + len(evald) == sum(len(x) for x in load_from_disk(str(tmp_path)).values())
     shards = sorted((tmp_path / "train").glob("*.arrow"))
     assert len(shards) > 1 and [Path(f["filename"]) for f in train.cache_files] == shards  # memory-mapped shard files
+
+
+def test_train_pretrain_trains_on_the_shards_without_loading_them(tmp_path, tok_dir):
+    from jinglian.train.config import load_config
+    from jinglian.train.pretrain import build_pretrain
+
+    build_shards(DOCS, load_tokenizer(str(tok_dir)), tmp_path / "blocks", 16, val_ratio=0.2, seed=3, shard_blocks=5)
+    cfg = load_config(None, "pretrain", ["report_to=none", "gradient_checkpointing=false", "dataloader_pin_memory=false",
+                                         f"output_dir={tmp_path / 'out'}", "max_steps=1", "per_device_train_batch_size=4"],
+                      raw={"model": {"tokenizer": str(tok_dir)}, "data": {"train": str(tmp_path / "blocks")}})
+    trainer = build_pretrain(cfg)
+    shards = sorted((tmp_path / "blocks" / "train").glob("*.arrow"))
+    # the trainer's dataset is the memory-mapped shard files themselves, not a copy in RAM
+    assert [Path(f["filename"]) for f in trainer.train_dataset.cache_files] == shards
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch["input_ids"].shape == (4, 16)
+    from datasets.table import MemoryMappedTable
+
+    blocks = [b for row in trainer.train_dataset.data.blocks for b in row]
+    assert len(blocks) == len(shards) and all(isinstance(b, MemoryMappedTable) for b in blocks)
