@@ -57,7 +57,7 @@ def char_edit(rng: random.Random, text: str, rate: float, alphabet: str) -> str:
     return "".join(out)
 
 
-def build_corpus(folder: Path, n_docs: int, seed: int, files: int) -> tuple["DiskDocs", list[dict]]:
+def build_corpus(folder: Path, n_docs: int, seed: int, files: int) -> tuple[DiskDocs, list[dict]]:
     """Write the documents as JSONL files of contiguous blocks (file order is document order, ids are
     document indexes) and return them read back by index, with the planted pairs ``{"a", "b", "kind",
     "param", "true_j"}``. Streamed: the driver keeps each base document as sentence indexes (about 90

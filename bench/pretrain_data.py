@@ -156,7 +156,7 @@ def main() -> None:
         for e in args.engines.split(","):
             shutil.rmtree(work / e, ignore_errors=True)
     for engine, points in peaks.items():  # the memory goal: flat in corpus size
-        steps = ", ".join(f"{b / a:.0f}x tokens: {pb - pa:+,} MB" for (a, pa), (b, pb) in zip(points, points[1:]))
+        steps = ", ".join(f"{b / a:.0f}x tokens: {pb - pa:+,} MB" for (a, pa), (b, pb) in zip(points, points[1:], strict=False))
         print(f"peak growth {engine}: {steps or 'one size only'}")
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)

@@ -155,7 +155,7 @@ class _BatchEncoder:
         val = [is_validation(t, self.val_ratio, self.seed) for t in texts]
         out = {}
         for split in SPLITS:
-            mine = [x for x, v in zip(ids, val) if v == (split == "validation")]
+            mine = [x for x, v in zip(ids, val, strict=True) if v == (split == "validation")]
             if mine:
                 out[split] = (_flatten(mine, self.eos_id), len(mine))
         return out
