@@ -31,7 +31,7 @@ KEY_SCORES = ("lang_score", "quality_score", "han_ratio", "blocklist_score", "du
               "stopword_hits", "rare_han_share", "dedup_jaccard")
 MAX_SCORE_PLOTS = 8
 # Training-log keys worth a curve (PPO's health needs KL, approx-KL, clip fraction and EOS share too)
-CURVE_WORDS = ("loss", "reward", "score", "kl", "accuracy", "perplexity", "entropy", "clip", "eos")
+CURVE_WORDS = ("loss", "reward", "score", "kl", "accuracy", "perplexity", "entropy", "clip", "eos", "response_length")
 
 
 def _png(fig) -> str:

@@ -70,8 +70,9 @@ def test_report_plots_ppo_health_keys(tmp_path):
 
     (tmp_path / "ppo").mkdir()
     (tmp_path / "ppo" / "log.jsonl").write_text("\n".join(
-        json.dumps({"step": i, "score": 0.1 * i, "kl": 0.5, "approxkl": 0.01, "clipfrac": 0.02, "eos_fraction": 0.1 * i})
+        json.dumps({"step": i, "score": 0.1 * i, "kl": 0.5, "approxkl": 0.01, "clipfrac": 0.02, "eos_fraction": 0.1 * i,
+                    "response_length": 40 - i})
         for i in range(4)))
     text = write_report(tmp_path).read_text(encoding="utf-8")
-    for key in ("score", "kl", "approxkl", "clipfrac", "eos_fraction"):
+    for key in ("score", "kl", "approxkl", "clipfrac", "eos_fraction", "response_length"):
         assert f"<td>{key}</td>" in text
