@@ -111,3 +111,14 @@ def _open_in_browser(page_path: Path, chromium: str, screenshot: Path) -> tuple[
 def open_in_browser(chromium):
     """``open_in_browser(page, screenshot)`` -> (console errors, section ids), in headless Chromium."""
     return lambda page, screenshot: _open_in_browser(page, chromium, screenshot)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models on a shared 2-core box: one thread is several times faster than two fighting."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -9,24 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
+from tiny_train import FAST, TINY
 
 from jinglian.train.config import load_config
 from jinglian.train.toy import build_toy
 
 PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
-TINY = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-        "num_key_value_heads": 1}
-FAST = ["gradient_checkpointing=false", "report_to=none", "dataloader_pin_memory=false", "max_steps=1"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,7 @@ from jinglian.train.config import load_config
 from jinglian.train.ppo import build_ppo, first_eos_mask, gae, masked_whiten, run_ppo
 from jinglian.train.toy import build_toy
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models on a shared 2-core box: one thread is several times faster than two fighting.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

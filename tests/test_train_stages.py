@@ -16,12 +16,7 @@ from jinglian.train.toy import build_toy
 FAST = ["gradient_checkpointing=false", "report_to=none", "logging_steps=1", "dataloader_pin_memory=false"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on shared cores: one thread is much faster
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
