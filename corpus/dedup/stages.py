@@ -27,7 +27,16 @@ from datatrove.pipeline.base import PipelineStep
 from jinglian.corpus.dedup.clusters import bucket_pairs, cluster
 from jinglian.corpus.dedup.minhash import DEFAULT_CONFIG, DedupConfig, MinHasher
 from jinglian.corpus.dedup.shingles import dedup_key, exact_hash
-from jinglian.corpus.dedup.store import EMPTY, HAS_SIGNATURE, SHORT, SignatureSet, gather, node_ids, write_set
+from jinglian.corpus.dedup.store import (
+    EMPTY,
+    GATHER_ROWS,
+    HAS_SIGNATURE,
+    SHORT,
+    SignatureSet,
+    gather,
+    node_ids,
+    write_set,
+)
 from jinglian.corpus.stats import IN, KEPT, AccountedStep
 
 BATCH = 512  # documents signed per numpy pass
@@ -88,6 +97,17 @@ class DedupSignature(PipelineStep):
         self.stat_update("documents", value=len(batch))
 
 
+def _band_keys(hasher: MinHasher, sset: SignatureSet, band: int) -> np.ndarray:
+    """One band's keys, GATHER_ROWS rows at a time from a map dropped after each slice: a band's
+    columns touch every page of the row-major file, and a map kept open holds them all resident."""
+    path, parts = str(sset.prefix) + ".sig.npy", []
+    for start in range(0, len(sset), GATHER_ROWS):
+        sigs = np.load(path, mmap_mode="r")
+        parts.append(hasher.band_keys(sigs[start : start + GATHER_ROWS], band))
+        del sigs
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+
+
 class DedupBuckets(PipelineStep):
     """Stage 2: task ``b < bands`` pairs documents sharing band ``b``; task ``bands`` exact hashes."""
 
@@ -116,11 +136,7 @@ class DedupBuckets(PipelineStep):
                 sset.check()
                 usable = sset.kind != EMPTY if exact_task else sset.kind == HAS_SIGNATURE
                 rows = np.flatnonzero(usable)
-                keys.append(
-                    sset.exact[rows]
-                    if exact_task
-                    else hasher.band_keys(sset.sigs, rank)[rows]  # reads this band's columns only
-                )
+                keys.append(sset.exact[rows] if exact_task else _band_keys(hasher, sset, rank)[rows])
                 nodes.append(node_ids(s, len(sset))[rows])
                 fixed.append(np.full(len(rows), s < len(self.index_prefixes)))
             a, b, j = bucket_pairs(
