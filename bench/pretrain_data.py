@@ -55,9 +55,9 @@ def run_engine(engine: str, corpus: Path, tok_dir: Path, out: Path) -> int:
     if engine == "jinglian":
         from jinglian.formats.pretrain import read_texts
         from jinglian.formats.shards import build_shards
-        from jinglian.formats.tokenizer import load_tokenizer
+        from jinglian.formats.tokenizer import load_pretrain_tokenizer
 
-        _, report = build_shards(read_texts([str(corpus)]), load_tokenizer(str(tok_dir)), out, BLOCK)
+        _, report = build_shards(read_texts([str(corpus)]), load_pretrain_tokenizer(str(tok_dir)), out, BLOCK)
         return report.tokens
     if engine == "hf_map_group_texts":  # transformers examples/pytorch/language-modeling/run_clm.py
         from datasets import load_dataset

@@ -207,7 +207,9 @@ def build_pretrain(
 
     started = time.time()
     with user_errors():
-        tok = _tokenizer(tokenizer)
+        from jinglian.formats.tokenizer import load_pretrain_tokenizer
+
+        tok = load_pretrain_tokenizer(tokenizer)  # tokenizers only: transformers' import is a third of a 10M build
         params = parse_params(model_params) if model_params else None
         settings = {"kind": "pretrain", "tokenizer": tokenizer, "block_size": block_size, "command": _command_line()}
         # streamed into Arrow shards (memory flat in corpus size; a rerun after a kill resumes per shard)

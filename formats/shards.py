@@ -121,6 +121,7 @@ def fast_encoder(tokenizer: Any):
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         raise ValueError("build pretrain needs a fast tokenizer (a folder with tokenizer.json)")
+    # from transformers' object or formats.tokenizer.load_pretrain_tokenizer (no transformers import)
     encoder = Tokenizer.from_str(backend.to_str())
     encoder.encode_special_tokens = True
     encoder.no_padding()

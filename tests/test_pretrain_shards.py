@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ from datasets import load_from_disk
 
 from jinglian.formats.samples import train_demo_tokenizer
 from jinglian.formats.shards import build_shards, is_validation
-from jinglian.formats.tokenizer import load_tokenizer
+from jinglian.formats.tokenizer import PretrainTokenizer, load_pretrain_tokenizer, load_tokenizer
 
 DOCS = [f"第{i}篇文档。" + "精炼中文网页数据，" * (1 + i % 7) for i in range(400)]
 
@@ -129,3 +131,54 @@ def test_train_pretrain_trains_on_the_shards_without_loading_them(tmp_path, tok_
 
     blocks = [b for row in trainer.train_dataset.data.blocks for b in row]
     assert len(blocks) == len(shards) and all(isinstance(b, MemoryMappedTable) for b in blocks)
+
+
+# web text that holds special tokens and mixed scripts: both loaders must split them the same way
+MIXED = DOCS[:200] + ["正文<|endoftext|>不是结尾<|im_start|>user", "Mixed 中文 text 12345，emoji 🙂", "   空白\n\n换行\t"]
+
+
+def with_bos(tok_dir: Path, out: Path) -> Path:
+    """A copy of the tokenizer that declares a BOS and a post-processor adding it (LLaMA-style)."""
+    shutil.copytree(tok_dir, out)
+    spec = json.loads((out / "tokenizer.json").read_text())
+    spec["post_processor"] = {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|im_start|>", "type_id": 0}},
+                              {"Sequence": {"id": "A", "type_id": 0}}], "pair": [{"Sequence": {"id": "A", "type_id": 0}}],
+                              "special_tokens": {"<|im_start|>": {"id": "<|im_start|>", "ids": [1], "tokens": ["<|im_start|>"]}}}
+    (out / "tokenizer.json").write_text(json.dumps(spec))
+    config = json.loads((out / "tokenizer_config.json").read_text())
+    (out / "tokenizer_config.json").write_text(json.dumps({**config, "bos_token": "<|im_start|>", "add_bos_token": True}))
+    return out
+
+
+@pytest.mark.parametrize("bos", [False, True])
+def test_light_loader_gives_the_same_shards_as_transformers(tmp_path, tok_dir, bos):
+    folder = with_bos(tok_dir, tmp_path / "tok_bos") if bos else tok_dir
+    heavy, light = load_tokenizer(str(folder)), load_pretrain_tokenizer(str(folder))
+    assert isinstance(light, PretrainTokenizer)
+    assert (light.eos_token_id, len(light)) == (heavy.eos_token_id, len(heavy))
+    a, b = tmp_path / "heavy", tmp_path / "light"
+    assert build_shards(MIXED, heavy, a, 16, val_ratio=0.2, seed=3, shard_blocks=5) == \
+        build_shards(MIXED, light, b, 16, val_ratio=0.2, seed=3, shard_blocks=5)
+    assert all_files(a) == all_files(b) and len(all_files(a)) > 5
+
+
+def test_light_loader_falls_back_when_tokenizer_json_lacks_the_eos(tmp_path, tok_dir):
+    folder = tmp_path / "tok"
+    shutil.copytree(tok_dir, folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, "eos_token": "</s>"}))
+    tok = load_pretrain_tokenizer(str(folder))  # transformers adds </s> on load; the light path cannot
+    assert not isinstance(tok, PretrainTokenizer) and tok.convert_ids_to_tokens(tok.eos_token_id) == "</s>"
+
+
+def test_cli_build_pretrain_does_not_import_transformers(tmp_path, tok_dir):
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"text": d}, ensure_ascii=False) + "\n" for d in DOCS), encoding="utf-8")
+    script = ("import sys\nfrom jinglian.cli import main\nsys.argv = ['jinglian'] + sys.argv[1:]\n"
+              "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+              "print('transformers' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", script, "build", "pretrain", str(docs), "--out", str(tmp_path / "blocks"),
+                          "--tokenizer", str(tok_dir), "--block-size", "16"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "False"
+    assert load_from_disk(str(tmp_path / "blocks"))["train"].num_rows > 10
