@@ -274,3 +274,22 @@ def test_memory_estimate_explains_the_seed_notes_240g():
     assert parse_params("1.5b") == 1.5e9 and parse_params("500M") == 5e8
     with pytest.raises(ValueError, match="7 billion"):
         parse_params("7 billion")
+
+
+def test_a_fresh_score_head_on_a_loaded_backbone_is_the_same_every_time(toy, tmp_path):
+    # A reward model starts from the SFT checkpoint plus a new score head: unseeded, two runs of the
+    # same config trained different reward models.
+    from jinglian.train.config import ModelSpec
+    from jinglian.train.models import load_model, load_tokenizer
+
+    spec = ModelSpec(tokenizer=str(toy / "tokenizer"), config={"hidden_size": 32, "intermediate_size": 64,
+                     "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1})
+    tok = load_tokenizer(spec)
+    load_model(spec, tok, "causal").save_pretrained(tmp_path / "backbone")
+    backbone = ModelSpec(path=str(tmp_path / "backbone"))
+    heads = []
+    for _ in range(2):
+        torch.manual_seed(len(heads) + 123)  # whatever ran before must not matter
+        heads.append(load_model(backbone, tok, "score", seed=7).score.weight.detach().clone())
+    assert torch.equal(heads[0], heads[1])
+    assert not torch.equal(heads[0], load_model(backbone, tok, "score", seed=8).score.weight)

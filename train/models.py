@@ -76,12 +76,12 @@ def load_model(spec: ModelSpec, tokenizer, kind: str = "causal", path: str | Non
     where = path or spec.path
     auto = AutoModelForCausalLM if kind == "causal" else AutoModelForSequenceClassification
     extra = {} if kind == "causal" else {"num_labels": 1}
+    torch.manual_seed(seed)  # a fresh model, or a fresh score head on a loaded backbone, starts the same every run
     if where:
         if not Path(where).is_dir():
             raise FileNotFoundError(f"model folder not found: {where}")
         model = auto.from_pretrained(where, dtype=_dtype(spec.dtype), **extra)
     else:
-        torch.manual_seed(seed)
         config = model_config(spec, tokenizer)
         if kind != "causal":
             config.num_labels = 1
