@@ -113,20 +113,13 @@ def _write_dataset_metadata(folder: Path, shards: list[str]) -> None:
     (folder / "state.json").write_text(json.dumps(state, indent=2))
 
 
-def fast_encoder(tokenizer: Any):
-    """A copy of the tokenizer's Rust backend that splits special tokens found in the text (web text
-    that contains ``<|endoftext|>`` must not end a document early, as ``split_special_tokens=True``)."""
-    from tokenizers import Tokenizer
-
+def _tokenizer_json(tokenizer: Any) -> str:
+    """The tokenizer's Rust backend as JSON, from transformers' object or
+    ``formats.tokenizer.load_pretrain_tokenizer`` (no transformers import)."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         raise ValueError("build pretrain needs a fast tokenizer (a folder with tokenizer.json)")
-    # from transformers' object or formats.tokenizer.load_pretrain_tokenizer (no transformers import)
-    encoder = Tokenizer.from_str(backend.to_str())
-    encoder.encode_special_tokens = True
-    encoder.no_padding()
-    encoder.no_truncation()
-    return encoder
+    return backend.to_str()
 
 
 def _flatten(id_lists: list[list[int]], eos_id: int) -> np.ndarray:
@@ -147,8 +140,13 @@ class _BatchEncoder:
     def __init__(self, tokenizer_json: str, eos_id: int, val_ratio: float, seed: int):
         from tokenizers import Tokenizer
 
+        # a copy of the backend that splits special tokens found in the text (web text that contains
+        # ``<|endoftext|>`` must not end a document early, as ``split_special_tokens=True``)
+        self.tokenizer_json = tokenizer_json
         self.encoder = Tokenizer.from_str(tokenizer_json)
         self.encoder.encode_special_tokens = True
+        self.encoder.no_padding()
+        self.encoder.no_truncation()
         self.eos_id, self.val_ratio, self.seed = eos_id, val_ratio, seed
 
     def __call__(self, texts: list[str]) -> dict[str, tuple[np.ndarray, int]]:
@@ -187,7 +185,7 @@ def encode_batches(
         return
     import multiprocessing
 
-    args = (encoder.encoder.to_str(), encoder.eos_id, encoder.val_ratio, encoder.seed)
+    args = (encoder.tokenizer_json, encoder.eos_id, encoder.val_ratio, encoder.seed)
     # fork: spawn would re-run the caller's main script; workers switch off the Rust thread pool
     with multiprocessing.get_context("fork").Pool(workers, _worker_init, args) as pool:
         pending: deque = deque()
@@ -221,7 +219,7 @@ def build_shards(
         raise ValueError(f"{out}: holds shards built with other settings ({key_file}); use a new --out or remove it")
     key_file.write_text(json.dumps(key))
     writers = {s: _SplitWriter(out / s, block_size, shard_blocks, out / "parquet" / s if parquet else None) for s in SPLITS}
-    encoder = _BatchEncoder(fast_encoder(tokenizer).to_str(), tokenizer.eos_token_id, val_ratio, seed)
+    encoder = _BatchEncoder(_tokenizer_json(tokenizer), tokenizer.eos_token_id, val_ratio, seed)
     for batch in encode_batches(texts, encoder, workers, batch_docs):
         for split, (flat, documents) in batch.items():
             writers[split].add(flat, documents)
