@@ -13,7 +13,7 @@ import trl
 from jinglian.train.common import FiniteLossMixin, train_and_save, write_summary
 from jinglian.train.config import RunConfig
 from jinglian.train.data import load_splits, require_columns
-from jinglian.train.lengths import LengthCheckMixin, built_max_length
+from jinglian.train.lengths import LengthCheckMixin, length_check_options
 from jinglian.train.models import load_model, load_tokenizer, lora_config
 
 
@@ -32,8 +32,7 @@ def build_dpo(cfg: RunConfig) -> DPOTrainer:
     # TRL would rebuild the reference from the model's hub id, which a model built from config has not.
     ref = None if peft is not None else load_model(cfg.model, tok, "causal", seed=cfg.args.seed)
     return DPOTrainer(model=model, ref_model=ref, args=cfg.args, train_dataset=train, eval_dataset=evald,
-                      processing_class=tok, allow_truncation=cfg.data.allow_truncation,
-                      built_max_length=built_max_length(cfg.data.train), peft_config=peft)
+                      processing_class=tok, peft_config=peft, **length_check_options(cfg.data))
 
 
 def run_dpo(cfg: RunConfig) -> dict[str, Any]:

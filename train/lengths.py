@@ -57,6 +57,12 @@ def built_max_length(path: str | None) -> int | None:
         return None
 
 
+def length_check_options(data_cfg) -> dict:
+    """The ``LengthCheckMixin`` keywords for a run's ``data`` section (one place for SFT, RM and DPO)."""
+    return {"allow_truncation": data_cfg.allow_truncation,
+            "built_max_length": built_max_length(data_cfg.train)}
+
+
 def check_lengths(stage: str, lengths: list[int], max_length: int, split: str, allow: bool = False,
                   built: int | None = None) -> int:
     """Raise (or, with ``allow``, warn) when samples exceed ``max_length``; returns how many do."""

@@ -15,7 +15,7 @@ import trl
 from jinglian.train.common import FiniteLossMixin, train_and_save, write_summary
 from jinglian.train.config import RunConfig
 from jinglian.train.data import load_splits, require_columns
-from jinglian.train.lengths import LengthCheckMixin, built_max_length
+from jinglian.train.lengths import LengthCheckMixin, length_check_options
 from jinglian.train.models import load_model, load_tokenizer, lora_config
 
 
@@ -72,8 +72,8 @@ def build_rm(cfg: RunConfig) -> RewardTrainer:
     require_columns(train, "rm", ("chosen", "rejected"))
     model = load_model(cfg.model, tok, "score", seed=cfg.args.seed)
     trainer = RewardTrainer(model=model, args=cfg.args, train_dataset=train, eval_dataset=evald,
-                            processing_class=tok, allow_truncation=cfg.data.allow_truncation,
-                            built_max_length=built_max_length(cfg.data.train), peft_config=lora_config(cfg.lora, "SEQ_CLS"))
+                            processing_class=tok, peft_config=lora_config(cfg.lora, "SEQ_CLS"),
+                            **length_check_options(cfg.data))
     # the pairs as written: TRL's preparation rewrites `chosen`/`rejected` of its own copy to prompt+answer+EOS
     trainer.eval_pairs = evald
     return trainer

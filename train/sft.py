@@ -17,7 +17,7 @@ import trl
 from jinglian.train.common import FiniteLossMixin, train_and_save, write_summary
 from jinglian.train.config import RunConfig
 from jinglian.train.data import load_splits, require_columns
-from jinglian.train.lengths import LengthCheckMixin, built_max_length
+from jinglian.train.lengths import LengthCheckMixin, length_check_options
 from jinglian.train.models import load_model, load_tokenizer, lora_config
 
 SFT_COLUMNS = (("prompt", "completion"), ("messages",), ("conversations",), ("input_ids",), ("text",))
@@ -35,8 +35,8 @@ def build_sft(cfg: RunConfig) -> SFTTrainer:
     require_columns(train, "sft", *SFT_COLUMNS)
     model = load_model(cfg.model, tok, "causal", seed=cfg.args.seed)
     return SFTTrainer(model=model, args=cfg.args, train_dataset=train, eval_dataset=evald,
-                      processing_class=tok, allow_truncation=cfg.data.allow_truncation,
-                      built_max_length=built_max_length(cfg.data.train), peft_config=lora_config(cfg.lora))
+                      processing_class=tok, peft_config=lora_config(cfg.lora),
+                      **length_check_options(cfg.data))
 
 
 def run_sft(cfg: RunConfig) -> dict[str, Any]:
