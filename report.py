@@ -60,10 +60,54 @@ def _relative(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path != root else "(this run)"
 
 
+def _read_documents(folder: Path) -> Iterator[dict]:
+    count = 0
+    for path in sorted(folder.rglob("*")):
+        if path.name.endswith((".jsonl.gz", ".jsonl")):
+            opener = gzip.open if path.name.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        yield json.loads(line)
+                        count += 1
+                        if count >= MAX_DOCS_PER_FOLDER:
+                            return
+        elif path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            for row in pq.read_table(path).to_pylist():
+                yield row
+                count += 1
+                if count >= MAX_DOCS_PER_FOLDER:
+                    return
+
+
+class RunFolder:
+    """The run a report is written for, shared by the sections: the run is walked once for its
+    ``documents/`` and ``rejected/`` folders, and each is read once (documents, extraction, cleaning
+    and dedup all look at them). Only what the sections use is kept: text length and metadata."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._folders = sorted(p for p in root.rglob("*") if p.is_dir() and p.name in ("documents", "rejected"))
+        self._read: dict[Path, list[tuple[int, dict]]] = {}
+
+    def folders(self, *names: str) -> list[Path]:
+        """The ``documents``/``rejected`` folders called one of ``names``, sorted by path."""
+        return [p for p in self._folders if p.name in names]
+
+    def documents(self, folder: Path) -> list[tuple[int, dict]]:
+        """(characters of text, metadata) of the first MAX_DOCS_PER_FOLDER documents under ``folder``."""
+        if folder not in self._read:
+            self._read[folder] = [(len(d.get("text") or ""), d.get("metadata") or {}) for d in _read_documents(folder)]
+        return self._read[folder]
+
+
 # -- sections -------------------------------------------------------------------------------
 
 
-def funnel_section(root: Path) -> str:
+def funnel_section(run: RunFolder) -> str:
+    root = run.root
     parts = []
     for stats_path in sorted(root.rglob("stats.json")):
         if "logs" in stats_path.parts:  # datatrove's own merged stats, not our books
@@ -91,38 +135,17 @@ def funnel_section(root: Path) -> str:
     return "".join(parts) or "<p>No stats.json found in this run.</p>"
 
 
-def _read_documents(folder: Path) -> Iterator[dict]:
-    count = 0
-    for path in sorted(folder.rglob("*")):
-        if path.name.endswith((".jsonl.gz", ".jsonl")):
-            opener = gzip.open if path.name.endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8") as f:
-                for line in f:
-                    if line.strip():
-                        yield json.loads(line)
-                        count += 1
-                        if count >= MAX_DOCS_PER_FOLDER:
-                            return
-        elif path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            for row in pq.read_table(path).to_pylist():
-                yield row
-                count += 1
-                if count >= MAX_DOCS_PER_FOLDER:
-                    return
-
-
-def documents_section(root: Path) -> str:
+def documents_section(run: RunFolder) -> str:
+    root = run.root
     parts = []
-    for folder in sorted(p for p in root.rglob("documents") if p.is_dir()):
-        docs = list(_read_documents(folder))
+    for folder in run.folders("documents"):
+        docs = run.documents(folder)
         if not docs:
             continue
-        lengths = [len(d.get("text", "")) for d in docs]
+        lengths = [chars for chars, _ in docs]
         numeric: dict[str, list[float]] = {}
-        for doc in docs:
-            for key, value in (doc.get("metadata") or {}).items():
+        for _, meta in docs:
+            for key, value in meta.items():
                 if isinstance(value, int | float) and not isinstance(value, bool) and key not in NUMERIC_SKIP:
                     numeric.setdefault(key, []).append(float(value))
         varied = {k: v for k, v in numeric.items() if len(v) >= 5 and len(set(v)) > 1}  # constants say nothing
@@ -137,11 +160,11 @@ def documents_section(root: Path) -> str:
     return "".join(parts) or "<p>No documents folder found in this run.</p>"
 
 
-def dedup_section(root: Path) -> str:
+def dedup_section(run: RunFolder) -> str:
     sizes: Counter[str] = Counter()
-    for folder in sorted(p for p in root.rglob("rejected") if p.is_dir()):
-        for doc in _read_documents(folder):
-            target = (doc.get("metadata") or {}).get("duplicate_of")
+    for folder in run.folders("rejected"):
+        for _, meta in run.documents(folder):
+            target = meta.get("duplicate_of")
             if target:
                 sizes[target] += 1
     if not sizes:
@@ -153,7 +176,8 @@ def dedup_section(root: Path) -> str:
     )
 
 
-def datasets_section(root: Path) -> str:
+def datasets_section(run: RunFolder) -> str:
+    root = run.root
     rows = []
     plots = []
     for info in sorted(root.rglob("dataset_info.json")):
@@ -193,7 +217,8 @@ def _curves(path: Path) -> dict[str, list[tuple[float, float]]]:
     return curves
 
 
-def training_section(root: Path) -> str:
+def training_section(run: RunFolder) -> str:
+    root = run.root
     parts = []
     logs = sorted(root.rglob("trainer_state.json")) + sorted(root.rglob("metrics.jsonl")) + sorted(root.rglob("log.jsonl"))
     seen_runs = set()
@@ -215,9 +240,10 @@ def training_section(root: Path) -> str:
     return "".join(parts) or "<p>No training logs found in this run.</p>"
 
 
-def crawl_section(root: Path) -> str:
+def crawl_section(run: RunFolder) -> str:
     """Every ``crawl_log.jsonl`` under the run: outcomes by reason, pages by depth, bytes, hosts,
     robots.txt reads (``robots.jsonl``) and sitemaps."""
+    root = run.root
     from urllib.parse import urlsplit
 
     parts = []
@@ -246,21 +272,22 @@ def crawl_section(root: Path) -> str:
     return "".join(parts) or "<p>No crawl in this run.</p>"
 
 
-def _stage_documents(root: Path, key: str) -> dict[Path, dict[str, list[dict]]]:
+def _stage_documents(run: RunFolder, key: str) -> dict[Path, dict[str, list[dict]]]:
     """Per stage folder (the parent of ``documents/`` and ``rejected/``), the metadata of the
     documents that carry ``key``, kept and rejected apart."""
     stages: dict[Path, dict[str, list[dict]]] = {}
-    for folder in sorted(p for p in root.rglob("*") if p.is_dir() and p.name in ("documents", "rejected")):
-        metas = [m for d in _read_documents(folder) if key in (m := d.get("metadata") or {})]
+    for folder in run.folders("documents", "rejected"):
+        metas = [m for _, m in run.documents(folder) if key in m]
         if metas:
             stages.setdefault(folder.parent, {"documents": [], "rejected": []})[folder.name] = metas
     return stages
 
 
-def extraction_section(root: Path) -> str:
+def extraction_section(run: RunFolder) -> str:
     """Which candidate extractor won each page (``extractor``), by page kind, kept or dropped later."""
+    root = run.root
     parts = []
-    for stage, books in _stage_documents(root, "extractor").items():
+    for stage, books in _stage_documents(run, "extractor").items():
         kept, dropped = Counter(m["extractor"] for m in books["documents"]), Counter(m["extractor"] for m in books["rejected"])
         pages = sum(kept.values()) + sum(dropped.values())
         rows = [[name, kept[name] + dropped[name], f"{(kept[name] + dropped[name]) / pages:.0%}", kept[name], dropped[name]]
@@ -274,11 +301,12 @@ def extraction_section(root: Path) -> str:
     return "".join(parts) or "<p>No extracted pages in this run.</p>"
 
 
-def cleaning_section(root: Path) -> str:
+def cleaning_section(run: RunFolder) -> str:
     """Line cleaning (boilerplate lines removed before the document rules): how much, and how
     many pages were dropped because little but boilerplate was left."""
+    root = run.root
     parts = []
-    for stage, books in _stage_documents(root, "lines_removed").items():
+    for stage, books in _stage_documents(run, "lines_removed").items():
         metas = books["documents"] + books["rejected"]
         cleaned = [m for m in metas if m["lines_removed"] > 0]
         shares = [float(m.get("chars_removed_share", 0.0)) for m in metas]
@@ -316,7 +344,8 @@ def write_report(run_dir: str | Path) -> Path:
     root = Path(run_dir).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"{run_dir}: no such folder")
-    body = "".join(f'<section id="{sid}"><h2>{title}</h2>{build(root)}</section>' for sid, title, build in SECTIONS)
+    run = RunFolder(root)
+    body = "".join(f'<section id="{sid}"><h2>{title}</h2>{build(run)}</section>' for sid, title, build in SECTIONS)
     nav = "".join(f'<a href="#{sid}">{title.split(":")[0]}</a>' for sid, title, _ in SECTIONS)
     page = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>jinglian report: {html.escape(root.name)}</title>'
