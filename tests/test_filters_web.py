@@ -416,3 +416,31 @@ def test_dated_news_lists_are_removed_but_numbered_headings_and_dates_in_prose_s
               "1.3 两者的关系", ARTICLE_BODY[2], "2018年1月31日，该剧正式播出，收视率位居同时段第一。"]
     kept, _ = LineCleaner().clean("\n".join(manual))
     assert kept == manual
+
+
+def test_paragraph_comment_counts_and_footnote_marks_are_cut_so_the_prose_counts_as_prose():
+    # novel sites append each paragraph's comment count, encyclopedias their footnote marks
+    novel = [f"{line}{n}" for line, n in zip(
+        ["雨下了一整夜，山路早已泥泞不堪。", "“还走吗？”阿青抹了一把脸上的雨水，回头问道。",
+         "两人一前一后，踩着石阶往山上去。远处的寺庙里，还亮着一盏昏黄的灯。",
+         "少年没有回答，只是把怀里的信又按紧了一些。"], (37, 22, 105, 8))]
+    verdict, doc = run_profile("\n".join(novel))
+    assert verdict is None, verdict
+    assert doc.text.splitlines()[0] == "雨下了一整夜，山路早已泥泞不堪。" and doc.metadata["terminal_punct_share"] == 1.0
+    kept, _ = LineCleaner().clean("该桥始建于明代，清代两次重修。[1]\n桥长约六十米，由花岗岩砌成。[2][3]")
+    assert kept == ["该桥始建于明代，清代两次重修。", "桥长约六十米，由花岗岩砌成。"]
+    kept, _ = LineCleaner().clean("全年共接待游客1200万人次，同比增长12%。\n门票价格为60元。")
+    assert kept[0].endswith("12%。")  # a number inside the sentence is text, not a mark
+
+
+def test_a_poem_inside_its_sites_menus_keeps_its_verse_lines():
+    poem = ["深夜读书不觉寒，", "一盏孤灯照案前。", "窗外梅花开几朵，", "清香暗送到窗边。"]
+    text = "\n".join(["冬夜读书 - 某某诗歌网", "首页 诗人 诗歌 诗讯 投稿", "登录 注册", "冬夜读书", *poem,
+                      "注释：冬夜独坐读书，窗外梅花初开，香气随风而入，作者借此写出读书之乐。",
+                      "相关作品", "春日游园", "秋夜听雨", "Copyright © 2022 某某诗歌网 版权所有"])
+    kept, removed = LineCleaner().clean(text)
+    assert all(line in kept for line in poem), removed
+    assert not any(line in kept for line in ("首页 诗人 诗歌 诗讯 投稿", "登录 注册", "春日游园"))
+    # a list of link texts does not end in commas and a full stop: it is not verse
+    kept, _ = LineCleaner().clean("\n".join(["热门作品", "春日游园", "秋夜听雨", "江边送别", ARTICLE_BODY[0]]))
+    assert "春日游园" not in kept

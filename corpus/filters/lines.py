@@ -13,7 +13,9 @@ a good article with a menu fails every line-share rule. Each non-empty line is c
   cut at a fixed length (``clipped_min_lines`` unpunctuated lines of the same length, at least
   ``clipped_min_chars`` long: article lists that clip each summary at, say, 100 characters);
 * **prose**: ends with terminal punctuation (``。！？…”``) and has ``min_prose_chars`` letters, or
-  is at least ``long_line_chars`` characters long;
+  is at least ``long_line_chars`` characters long, or is part of a sentence broken over short lines
+  (verse, a wrapped sentence: lines ending ``，；、`` up to one ending ``。！？``, each with 4+
+  letters; menus and link lists never end in a comma);
 * **short**: anything else (headings, link text, labels).
 
 Boilerplate is dropped; prose is kept; a short line is kept only when the next line that is not
@@ -21,7 +23,9 @@ boilerplate is prose (a heading above its paragraph), when it belongs to a run o
 ``max_short_run`` short lines between two prose lines (a list or a table inside the article; menus
 come before and after the prose), or when it is the page's first line (the title,
 without a trailing `` - 站点名`` / ``_站点名``; dropped when the page repeats it as its heading).
-The cleaned text replaces ``doc.text``; ``lines_removed`` (count) and ``chars_removed_share``
+Before classing, a marker glued after a line's final punctuation is cut off: paragraph comment
+counts of novel sites (``……的出口。12``) and footnote marks of encyclopedias (``……而成。[1][3]``);
+they hide the sentence end from every punctuation rule. The cleaned text replaces ``doc.text``; ``lines_removed`` (count) and ``chars_removed_share``
 (removed non-whitespace characters / all of them) go into metadata, and the run totals
 ``lines_removed``, ``chars_removed`` and ``chars_seen`` (non-whitespace characters) into the step's
 datatrove stats (``logs/stats/<task>.json``; every page the step saw, dropped ones included). A page that is mostly
@@ -81,6 +85,10 @@ _DATED_ITEM_RE = re.compile(
 )
 _TITLE_SUFFIX_RE = re.compile(r"\s*(?:\s[-–—|｜]\s|_|｜|\|).*$")
 _LETTER_RE = re.compile(r"[A-Za-z\u3400-\u9fff]")
+# A count or footnote mark right after a line's closing punctuation: "出口。12", "而成。[1][3]".
+_TRAILING_MARK_RE = re.compile(r"(?<=[。！？!?…”」』])\s*(?:\d{1,4}|(?:\[\d{1,3}(?:[-–,]\d{1,3})?\])+)$")
+_CLAUSE_END = ("，", ",", "；", "、")
+_VERSE_MAX_LINES = 8  # clause lines before the sentence must end: longer runs are not one sentence
 
 
 def _letters(line: str) -> int:
@@ -166,9 +174,29 @@ class LineCleaner(RuleFilter):
                 counts[len(line)] = counts.get(len(line), 0) + 1
         return {n for n, c in counts.items() if c >= self.clipped_min_lines}
 
+    @staticmethod
+    def broken_sentences(lines: list[str], kinds: list[str]) -> None:
+        """Mark as prose the short lines that make one sentence: ``A，`` ... ``B。`` (verse)."""
+        i = 0
+        while i < len(lines):
+            j = i
+            while (
+                j < len(lines) and j - i < _VERSE_MAX_LINES and kinds[j] != "boilerplate"
+                and lines[j].endswith(_CLAUSE_END) and _letters(lines[j]) >= 4
+            ):
+                j += 1
+            ends = (
+                j > i and j < len(lines) and kinds[j] != "boilerplate"
+                and lines[j].endswith(TERMINAL_PUNCTUATION) and _letters(lines[j]) >= 4
+            )
+            if ends:
+                for k in range(i, j + 1):
+                    kinds[k] = "prose"
+            i = j + 1 if ends else i + 1
+
     def clean(self, text: str) -> tuple[list[str], list[str]]:
         """(kept lines, removed lines) of ``text``; a one-line text is kept whole."""
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        lines = [_TRAILING_MARK_RE.sub("", line.strip()) for line in text.split("\n") if line.strip()]
         if len(lines) < 2:
             return lines, []
         teasers = sum(1 for line in lines if self.is_teaser(line)) >= self.teaser_min_lines
@@ -185,6 +213,7 @@ class LineCleaner(RuleFilter):
                 kinds.append("boilerplate")
             else:
                 kinds.append("prose" if self.is_prose(line) else "short")
+        self.broken_sentences(lines, kinds)
         kept, removed = [], []
         next_kind = "end"  # walk backwards so each short line knows what follows it
         keep = [False] * len(lines)
@@ -222,7 +251,7 @@ class LineCleaner(RuleFilter):
         removed_chars = sum(len(re.sub(r"\s", "", line)) for line in removed)
         kept_text = "\n".join(kept)
         total = removed_chars + len(re.sub(r"\s", "", kept_text))
-        if removed:
+        if removed or kept != [line.strip() for line in doc.text.split("\n") if line.strip()]:
             doc.text = kept_text  # downstream rules, dedup and training see the cleaned text
         # run totals in the step's datatrove stats (logs/stats/*.json), for the filter summary
         self.stat_update("lines_removed", value=len(removed))
