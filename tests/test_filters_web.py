@@ -444,3 +444,18 @@ def test_a_poem_inside_its_sites_menus_keeps_its_verse_lines():
     # a list of link texts does not end in commas and a full stop: it is not verse
     kept, _ = LineCleaner().clean("\n".join(["热门作品", "春日游园", "秋夜听雨", "江边送别", ARTICLE_BODY[0]]))
     assert "春日游园" not in kept
+
+
+def test_market_news_that_says_price_stock_and_sales_in_sentences_is_not_a_catalogue():
+    news = [
+        "本周生猪价格小幅回落，多地批发市场报价较上周下跌约3%。",
+        "业内人士分析，前期养殖场集中出栏，冷库库存处于高位，短期内供应偏宽松。",
+        "与此同时，节前备货带动部分超市销量回升，但整体需求仍弱于往年同期。",
+        "机构预计，随着库存逐步消化，下月价格有望企稳。",
+    ]
+    types = PageTypes({"max_catalogue_score": 2.0})
+    assert types.check(Document(text=page("生猪价格小幅回落 - 某某财经网", news), id="n")) is None
+    # the same words as a shop shows them, on buttons and labels, still make a catalogue
+    shop = "\n".join(["冷鲜猪肉 - 某某食品商城", "价格：28元/斤", "库存：充足", "销量：1200", "立即购买", "加入购物车",
+                      "发货：24小时内", news[0]])
+    assert types.check(Document(text=shop, id="s"))[0] == "max_catalogue_score"

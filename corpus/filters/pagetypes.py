@@ -7,9 +7,9 @@ buttons, hotlines and titles that give a page away are exactly the lines cleanin
 rule                         statistic and unit                                threshold source
 ===========================  ================================================  ===================
 ``max_catalogue_score``      distinct shop/spec words (型号, 规格, 报价, 询价,     measured: a spec
-                             加入购物车 ...), +2 when the title names a company  sheet or product
-                             (有限公司, 厂, 商城), / (sentences / 10 + 1)         page scores 4+,
-                                                                               an article 0-2
+                             加入购物车 ...) on short lines or as labels         sheet or product
+                             (价格：), +2 when the title names a company        page scores 4+,
+                             (有限公司, 厂, 商城), / (sentences / 10 + 1)         an article 0-2
 ``max_keyword_list_share``   characters in comma/、-separated keyword runs     measured: SEO pages
                              (6+ items of 2-10 characters, no sentence end)    are made of them
                              / non-whitespace characters
@@ -37,13 +37,24 @@ from datatrove.data import Document
 from jinglian.corpus.filters.rules import RuleFilter, RuleSpec
 from jinglian.corpus.filters.textstats import HAN_RE, WHITESPACE_RE, both_scripts
 
-CATALOGUE_RE = re.compile(both_scripts(
-    r"型号|规格|参数|报价|询价|价格|单价|市场价|批发|起订|库存|货号|包装|材质|尺寸|产地|品牌[:：]|厂家|供应"
-    r"|加入购物车|立即购买|购物车|在线订购|产品中心|产品展示|产品分类|产品列表|产品详情|产品说明|产品参数|技术参数"
-    r"|简要描述|在线留言|在线询价|立即咨询|获取报价|服务热线|销售热线|联系我们|联系方式|销量|运费|包邮|现货"
+# What a shop page shows: field words as labels ("价格：面议"), closing a title part, heading or
+# table cell ("设备价格_厂家", "型号规格"), and shop buttons and menu items on short lines. In a
+# sentence the same words are just words: market news says 价格, 库存 and 销量 in sentences.
+CATALOGUE_FIELD_RE = re.compile(both_scripts(
+    r"型号|规格|参数|报价|询价|价格|单价|市场价|批发价|批发|起订量|起订|库存|货号|包装|材质|尺寸|产地|品牌|厂家|供应"
+    r"|销量|运费|包邮|现货|交货期|商品编号|产品编号|送货|发货"
+))
+CATALOGUE_FIELD_END_RE = re.compile(f"(?:{CATALOGUE_FIELD_RE.pattern})$")
+CATALOGUE_BUTTON_RE = re.compile(both_scripts(
+    r"加入购物车|立即购买|购物车|购物篮|购物袋|在线订购|立即下单|我的订单|产品中心|产品展示|产品分类|产品列表"
+    r"|产品详情|产品说明|产品参数|技术参数|商品详情|简要描述|在线留言|在线询价|立即咨询|获取报价|服务热线|销售热线"
+    r"|联系我们|联系方式|网上商店|在线商店|商店"
 ))
 _COMPANY_TITLE_RE = re.compile(both_scripts(r"有限公司|有限责任公司|股份公司|集团|制造厂|工厂|商城|旗舰店|专卖店|批发"))
 _SENTENCE_END = re.compile(r"[。！？!?]")
+_LABEL_VALUE_RE = re.compile(r"\s*(?:[:：]|[¥￥$]\s*\d)")  # 价格：面议, 价格 ¥28 (not 价格30元: a sentence says that)
+_SEGMENT_SPLIT_RE = re.compile(r"[_|｜\s\-–—/>]+")  # the parts of a title, a menu or a table row
+_LABEL_LINE_CHARS = 30  # a line this short is a button or a menu item, not a sentence
 _KEYWORD_SEPARATORS = re.compile(r"[，,、|]\s*")
 _SENTENCE_MARKS = frozenset("。！？!?")
 ERROR_RE = re.compile(both_scripts(
@@ -86,8 +97,20 @@ GAMBLING_SITE_RE = re.compile(both_scripts(
 def catalogue_score(text: str, max_chars: int = 20000) -> float:
     text = text[:max_chars]  # a shop page shows itself early; keyword dumps run to 60,000+
     title = text.lstrip().split("\n", 1)[0]
-    markers = len(set(CATALOGUE_RE.findall(text))) + (2 if _COMPANY_TITLE_RE.search(title) else 0)
-    return markers / (len(_SENTENCE_END.findall(text)) / 10 + 1)
+    markers = set()
+    for line in text.split("\n"):
+        line = line.strip()
+        if len(line) <= _LABEL_LINE_CHARS:
+            markers.update(CATALOGUE_BUTTON_RE.findall(line))
+        for match in CATALOGUE_FIELD_RE.finditer(line):
+            if _LABEL_VALUE_RE.match(line, match.end()):  # 价格：面议
+                markers.add(match.group())
+        for segment in _SEGMENT_SPLIT_RE.split(line):  # a heading or title part that ends with it:
+            match = CATALOGUE_FIELD_END_RE.search(segment[-5:])  # 设备价格_厂家, 型号规格, 产地
+            if match:
+                markers.add(match.group())
+    company = 2 if _COMPANY_TITLE_RE.search(title) else 0
+    return (len(markers) + company) / (len(_SENTENCE_END.findall(text)) / 10 + 1)
 
 
 def is_keyword_run(line: str) -> bool:
