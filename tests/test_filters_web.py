@@ -459,3 +459,17 @@ def test_market_news_that_says_price_stock_and_sales_in_sentences_is_not_a_catal
     shop = "\n".join(["冷鲜猪肉 - 某某食品商城", "价格：28元/斤", "库存：充足", "销量：1200", "立即购买", "加入购物车",
                       "发货：24小时内", news[0]])
     assert types.check(Document(text=shop, id="s"))[0] == "max_catalogue_score"
+
+
+def test_comment_section_chrome_goes_and_sentences_that_use_a_boilerplate_word_stay():
+    comments = ["评论 3 文明上网理性发言", "人生有点甜", "支持这样的做法，粮食收购就该公开透明。", "吉林网友", "回复",
+                "用户7896866", "希望今年的收购价格能稳住，农民种粮才有奔头。", "上海网友", "1回复", "查看全部3条评论",
+                "高爆打金传奇广告", "了解详情"]
+    kept, removed = LineCleaner().clean("\n".join([*ARTICLE_BODY, *comments]))
+    for chrome in ("吉林网友", "回复", "用户7896866", "上海网友", "1回复", "查看全部3条评论", "高爆打金传奇广告", "了解详情"):
+        assert chrome in removed, chrome
+    assert "支持这样的做法，粮食收购就该公开透明。" in kept
+    # a boilerplate word inside a sentence is a word: only at the start does it make site furniture
+    news = ["台风“海葵”今天下午在福建东山登陆。", "这家企业去年在新区注册，正在建设总部大楼。", "登录后可查看全文。"]
+    kept, removed = LineCleaner().clean("\n".join([ARTICLE_BODY[0], *news, ARTICLE_BODY[1]]))
+    assert news[0] in kept and news[1] in kept and removed == ["登录后可查看全文。"]

@@ -5,7 +5,8 @@ A WET page or an extracted page still carries its site: menus, breadcrumbs, ``�
 RefinedWeb, CCNet and ChineseWebText remove such lines before judging the document; without that
 a good article with a menu fails every line-share rule. Each non-empty line is classed as
 
-* **boilerplate**: a short line matching a boilerplate phrase (``BOILERPLATE_RE``), a line of any
+* **boilerplate**: a short line matching a boilerplate phrase (``BOILERPLATE_RE``; in a sentence,
+  only a phrase at its start: ``台风在广东登陆。`` is news, ``登录后查看全文。`` is not), a line of any
   length with a footer mark (copyright, ICP/公安备案, ``Powered by``), a line of only digits, dates,
   times and punctuation, a menu line (three or more short items separated by spaces, ``|`` or
   ``·``), a truncated teaser ending in ``...``/``…`` or a title with a numeric date before or
@@ -64,6 +65,9 @@ BOILERPLATE_RE = re.compile(both_scripts(
     r"|更多\s*[>»]|查看更多|阅读全文|点击查看|展开全文|打印本页|关闭窗口|字号|字体大小|本文地址|本文链接"
     r"|版权所有|copyright|©|备案|all rights reserved|powered by|技术支持|网站建设|主办单位|承办单位"
     r"|登入|注册|会员|讨论区"
+    # comment sections and ad slots of news portals: reply/report buttons, commenter tags, ad labels
+    r"|回复|举报|负反馈|不感兴趣|条评论|文明上网|理性发言|了解详情|查看详情|查看原图|广告"
+    r"|\S{2,4}网友$|^用户\d{4,}$|^[+＋]\s*关注$|^关注$"
     # web-novel reader chrome: bookmarks, votes, chapter index, paging prompts
     r"|加入书签|加入书架|投推荐票|推荐本书|章节目录|返回书页|本章未完|点击下一页继续阅读|最新章节|全文阅读|txt下载"),
     re.I,
@@ -87,6 +91,7 @@ _TITLE_SUFFIX_RE = re.compile(r"\s*(?:\s[-–—|｜]\s|_|｜|\|).*$")
 _LETTER_RE = re.compile(r"[A-Za-z\u3400-\u9fff]")
 # A count or footnote mark right after a line's closing punctuation: "出口。12", "而成。[1][3]".
 _TRAILING_MARK_RE = re.compile(r"(?<=[。！？!?…”」』])\s*(?:\d{1,4}|(?:\[\d{1,3}(?:[-–,]\d{1,3})?\])+)$")
+_PHRASE_LEAD_CHARS = 4  # a boilerplate phrase this near a sentence's start makes it furniture
 _CLAUSE_END = ("，", ",", "；", "、")
 _VERSE_MAX_LINES = 8  # clause lines before the sentence must end: longer runs are not one sentence
 
@@ -136,9 +141,16 @@ class LineCleaner(RuleFilter):
             return True
         if not _NUMERIC_RE.sub("", line):
             return True
-        if len(line) < self.short_boilerplate_chars and BOILERPLATE_RE.search(line):
-            return True
+        if len(line) < self.short_boilerplate_chars:
+            match = BOILERPLATE_RE.search(line)
+            # in a sentence the phrase is a word ("台风在广东登陆。", "在新区注册，正在建设。");
+            # site furniture starts with it ("登录后可查看全文。", "【上一篇】……")
+            if match and (match.start() <= _PHRASE_LEAD_CHARS or not self.is_sentence(line)):
+                return True
         return self.is_menu(line)
+
+    def is_sentence(self, line: str) -> bool:
+        return line.endswith(TERMINAL_PUNCTUATION) and _letters(line) >= self.min_prose_chars
 
     def is_menu(self, line: str) -> bool:
         if line.endswith(TERMINAL_PUNCTUATION) or "，" in line or "。" in line:
@@ -149,9 +161,7 @@ class LineCleaner(RuleFilter):
         return sum(len(item) for item in items) / len(items) <= self.menu_max_item_chars
 
     def is_prose(self, line: str) -> bool:
-        if len(line) >= self.long_line_chars:
-            return True
-        return line.endswith(TERMINAL_PUNCTUATION) and _letters(line) >= self.min_prose_chars
+        return len(line) >= self.long_line_chars or self.is_sentence(line)
 
     @staticmethod
     def is_teaser(line: str) -> bool:
