@@ -24,8 +24,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-# bench/ is on sys.path when run as a script; char_edit and sentences: bench/dedup_short.py imports them from here
-from dedup_corpus import NGRAM, LazyKeys, build_corpus, char_edit, sentences, true_jaccard  # noqa: F401
+# bench/ is on sys.path when run as a script
+from dedup_corpus import NGRAM, LazyKeys, build_corpus, true_jaccard
 
 NUM_PERM, THRESHOLD = 112, 0.7
 

@@ -28,7 +28,7 @@ BUCKETS = [8, 30, 60, 100, 150, 250, 500, 1001]  # key length bucket edges, char
 def short_corpus(n_pairs: int, seed: int) -> tuple[list[str], list[tuple[int, int]]]:
     """Texts (bases, then their second editions) and the planted pairs ``(base, edition)``."""
     import opencc
-    from dedup import char_edit, sentences  # bench/dedup.py: this folder is on sys.path when run as a script
+    from dedup_corpus import char_edit, sentences  # this folder is on sys.path when run as a script
 
     s2t, rng = opencc.OpenCC("s2t"), random.Random(seed)
     bank = sentences()
