@@ -473,3 +473,15 @@ def test_comment_section_chrome_goes_and_sentences_that_use_a_boilerplate_word_s
     news = ["台风“海葵”今天下午在福建东山登陆。", "这家企业去年在新区注册，正在建设总部大楼。", "登录后可查看全文。"]
     kept, removed = LineCleaner().clean("\n".join([ARTICLE_BODY[0], *news, ARTICLE_BODY[1]]))
     assert news[0] in kept and news[1] in kept and removed == ["登录后可查看全文。"]
+
+
+def test_a_page_stuffed_with_its_title_keyword_is_caught_and_an_article_naming_its_subject_is_not():
+    types = PageTypes({"max_title_keyword_share": 0.15})
+    stuffed = ["上海装修公司_上海装修_装修报价"] + [
+        f"上海装修公司为您提供上海装修服务，选择上海装修公司就是选择放心，上海装修报价透明，第{i}家上海装修公司。"
+        for i in range(8)]
+    verdict = types.check(Document(text="\n".join(stuffed), id="s"))
+    assert verdict and verdict[0] == "max_title_keyword_share"
+    article = ["秋粮收购", *ARTICLE_BODY, "今年的秋粮收购还将延续到明年春节前后，收购价格保持稳定。"]
+    doc = Document(text="\n".join(article), id="a")
+    assert types.check(doc) is None and 0 < doc.metadata["title_keyword_share"] < 0.15

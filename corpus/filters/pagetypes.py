@@ -21,6 +21,10 @@ rule                         statistic and unit                                t
 ``max_seo_template_phrases`` distinct phrases of the content-farm template    measured: articles and
                              (有人问 ... 你知道这是怎么回事, 下面就一起来看看,   how-tos have 0-1, a
                              希望能够帮助到大家, 以上就是...相关内容, 小编为大家) farm page 4+
+``max_title_keyword_share``  characters of the body (after the title) that   measured: real clean
+                             repeat one title keyword (a title part of 2-12   pages ≤ 0.04 (an
+                             characters) / the body's characters              article naming its
+                                                                              subject 93 times: 0.03)
 ``max_medical_ad_score``     distinct hospital-advert phrases (哪家医院好,        measured: a medical
                              预约挂号, 咨询热线, 乘车路线, 治愈率 ...), doubled    Q&A has 0-1, an
                              when a disease that such ads target is named      advert 3+
@@ -54,6 +58,7 @@ _COMPANY_TITLE_RE = re.compile(both_scripts(r"有限公司|有限责任公司|�
 _SENTENCE_END = re.compile(r"[。！？!?]")
 _LABEL_VALUE_RE = re.compile(r"\s*(?:[:：]|[¥￥$]\s*\d)")  # 价格：面议, 价格 ¥28 (not 价格30元: a sentence says that)
 _SEGMENT_SPLIT_RE = re.compile(r"[_|｜\s\-–—/>]+")  # the parts of a title, a menu or a table row
+_TITLE_PART_SPLIT_RE = re.compile(r"[_|｜\-–—\s,，、:：()（）【】\[\]!！?？。·]+")
 _LABEL_LINE_CHARS = 30  # a line this short is a button or a menu item, not a sentence
 _KEYWORD_SEPARATORS = re.compile(r"[，,、|]\s*")
 _SENTENCE_MARKS = frozenset("。！？!?")
@@ -136,6 +141,20 @@ def medical_ad_score(text: str) -> float:
     return phrases * (2.0 if AD_DISEASE_RE.search(text) else 1.0)
 
 
+def title_keyword_share(title: str, body: str, min_body_chars: int = 200, max_chars: int = 20000) -> tuple[float, bool]:
+    """(share of the body's characters that repeat one keyword of the title, judged): SEO pages
+    repeat their title's keyword ("上海装修公司") all through the text. Keywords are the title's
+    parts of 2-12 characters with 2+ Han; a body under ``min_body_chars`` is not judged."""
+    body = WHITESPACE_RE.sub("", body[:max_chars])
+    if len(body) < min_body_chars:
+        return 0.0, False
+    best = 0.0
+    for part in set(_TITLE_PART_SPLIT_RE.split(title)):
+        if 2 <= len(part) <= 12 and len(HAN_RE.findall(part)) >= 2:
+            best = max(best, body.count(part) * len(part) / len(body))
+    return best, True
+
+
 class PageTypes(RuleFilter):
     """Datatrove step: the page-type rules in the table above."""
 
@@ -147,6 +166,7 @@ class PageTypes(RuleFilter):
         "max_gambling_site_title": RuleSpec("1 if the title names a gambling site", "issue 11"),
         "max_medical_ad_score": RuleSpec("hospital-advert phrases (x2 with a target disease)", "measured"),
         "max_seo_template_phrases": RuleSpec("distinct content-farm template phrases", "measured"),
+        "max_title_keyword_share": RuleSpec("share of body characters repeating one title keyword", "measured"),
     }
 
     def __init__(
@@ -168,3 +188,6 @@ class PageTypes(RuleFilter):
         yield "seo_template_phrases", len(set(SEO_TEMPLATE_RE.findall(text[:20000])))
         title = lines[0] if len(lines) > 1 else ""
         yield "gambling_site_title", int(bool(GAMBLING_SITE_RE.search(title)))
+        body = text.lstrip().split("\n", 1)[1] if title else ""
+        share, judged = title_keyword_share(doc.metadata.get("title") or title, body)
+        yield "title_keyword_share", share, judged
