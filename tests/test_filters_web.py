@@ -423,7 +423,7 @@ def test_paragraph_comment_counts_and_footnote_marks_are_cut_so_the_prose_counts
     novel = [f"{line}{n}" for line, n in zip(
         ["雨下了一整夜，山路早已泥泞不堪。", "“还走吗？”阿青抹了一把脸上的雨水，回头问道。",
          "两人一前一后，踩着石阶往山上去。远处的寺庙里，还亮着一盏昏黄的灯。",
-         "少年没有回答，只是把怀里的信又按紧了一些。"], (37, 22, 105, 8))]
+         "少年没有回答，只是把怀里的信又按紧了一些。"], (37, 22, 105, 8), strict=True)]
     verdict, doc = run_profile("\n".join(novel))
     assert verdict is None, verdict
     assert doc.text.splitlines()[0] == "雨下了一整夜，山路早已泥泞不堪。" and doc.metadata["terminal_punct_share"] == 1.0

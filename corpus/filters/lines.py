@@ -26,11 +26,11 @@ come before and after the prose), or when it is the page's first line (the title
 without a trailing `` - 站点名`` / ``_站点名``; dropped when the page repeats it as its heading).
 Before classing, a marker glued after a line's final punctuation is cut off: paragraph comment
 counts of novel sites (``……的出口。12``) and footnote marks of encyclopedias (``……而成。[1][3]``);
-they hide the sentence end from every punctuation rule. The cleaned text replaces ``doc.text``; ``lines_removed`` (count) and ``chars_removed_share``
-(removed non-whitespace characters / all of them) go into metadata, and the run totals
-``lines_removed``, ``chars_removed`` and ``chars_seen`` (non-whitespace characters) into the step's
-datatrove stats (``logs/stats/<task>.json``; every page the step saw, dropped ones included). A page that is mostly
-boilerplate is dropped with rule ``max_chars_removed_share`` or ``min_kept_han_chars`` (profile
+they hide the sentence end from every punctuation rule. The cleaned text replaces ``doc.text``;
+``lines_removed`` (count) and ``chars_removed_share`` (removed non-whitespace characters / all of
+them) go into metadata, and the run totals ``lines_removed``, ``chars_removed`` and ``chars_seen``
+(non-whitespace characters) into the step's datatrove stats (``logs/stats/<task>.json``; every page
+the step saw, dropped ones included). A page that is mostly boilerplate is dropped with rule ``max_chars_removed_share`` or ``min_kept_han_chars`` (profile
 section ``lines:``); a Latin-script page (``lang`` not zh, see ``textstats.is_latin_doc``) with
 ``min_kept_words`` instead. A page with a single line (a paragraph, an instruction) is left as it is.
 """
