@@ -49,6 +49,7 @@ from jinglian.corpus.filters.textstats import (
     TERMINAL_PUNCTUATION,
     both_scripts,
     is_latin_doc,
+    non_empty_lines,
 )
 
 # Short lines (< short_boilerplate_chars) with one of these are site furniture, not prose.
@@ -94,6 +95,7 @@ _TRAILING_MARK_RE = re.compile(r"(?<=[。！？!?…”」』])\s*(?:\d{1,4}|(?:
 _PHRASE_LEAD_CHARS = 4  # a boilerplate phrase this near a sentence's start makes it furniture
 _CLAUSE_END = ("，", ",", "；", "、")
 _VERSE_MAX_LINES = 8  # clause lines before the sentence must end: longer runs are not one sentence
+_VERSE_MIN_LETTERS = 4  # letters in each line of a broken sentence (a five-character verse line has 5)
 
 
 def _letters(line: str) -> int:
@@ -192,12 +194,12 @@ class LineCleaner(RuleFilter):
             j = i
             while (
                 j < len(lines) and j - i < _VERSE_MAX_LINES and kinds[j] != "boilerplate"
-                and lines[j].endswith(_CLAUSE_END) and _letters(lines[j]) >= 4
+                and lines[j].endswith(_CLAUSE_END) and _letters(lines[j]) >= _VERSE_MIN_LETTERS
             ):
                 j += 1
             ends = (
                 j > i and j < len(lines) and kinds[j] != "boilerplate"
-                and lines[j].endswith(TERMINAL_PUNCTUATION) and _letters(lines[j]) >= 4
+                and lines[j].endswith(TERMINAL_PUNCTUATION) and _letters(lines[j]) >= _VERSE_MIN_LETTERS
             )
             if ends:
                 for k in range(i, j + 1):
@@ -206,7 +208,11 @@ class LineCleaner(RuleFilter):
 
     def clean(self, text: str) -> tuple[list[str], list[str]]:
         """(kept lines, removed lines) of ``text``; a one-line text is kept whole."""
-        lines = [_TRAILING_MARK_RE.sub("", line.strip()) for line in text.split("\n") if line.strip()]
+        return self.clean_lines(non_empty_lines(text))
+
+    def clean_lines(self, lines: list[str]) -> tuple[list[str], list[str]]:
+        """:meth:`clean` on the text's non-empty, stripped lines."""
+        lines = [_TRAILING_MARK_RE.sub("", line) for line in lines]
         if len(lines) < 2:
             return lines, []
         teasers = sum(1 for line in lines if self.is_teaser(line)) >= self.teaser_min_lines
@@ -257,11 +263,12 @@ class LineCleaner(RuleFilter):
         return kept, removed
 
     def statistics(self, doc: Document) -> Iterator[tuple]:
-        kept, removed = self.clean(doc.text)
+        lines = non_empty_lines(doc.text)
+        kept, removed = self.clean_lines(lines)
         removed_chars = sum(len(re.sub(r"\s", "", line)) for line in removed)
         kept_text = "\n".join(kept)
         total = removed_chars + len(re.sub(r"\s", "", kept_text))
-        if removed or kept != [line.strip() for line in doc.text.split("\n") if line.strip()]:
+        if removed or kept != lines:  # lines dropped, or marks / a title's site name cut
             doc.text = kept_text  # downstream rules, dedup and training see the cleaned text
         # run totals in the step's datatrove stats (logs/stats/*.json), for the filter summary
         self.stat_update("lines_removed", value=len(removed))
