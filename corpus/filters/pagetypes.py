@@ -7,9 +7,10 @@ buttons, hotlines and titles that give a page away are exactly the lines cleanin
 rule                         statistic and unit                                threshold source
 ===========================  ================================================  ===================
 ``max_catalogue_score``      distinct shop/spec words (型号, 规格, 报价, 询价,     measured: a spec
-                             加入购物车 ...) on short lines or as labels         sheet or product
-                             (价格：), +2 when the title names a company        page scores 4+,
-                             (有限公司, 厂, 商城), / (sentences / 10 + 1)         an article 0-2
+                             加入购物车 ...) as labels (价格：), ending a title   sheet or product
+                             part or heading (设备价格_厂家) or as buttons on    page scores 4+,
+                             short lines, +2 when the title names a company   an article 0-2
+                             (有限公司, 厂, 商城), / (sentences / 10 + 1)
 ``max_keyword_list_share``   characters in comma/、-separated keyword runs     measured: SEO pages
                              (6+ items of 2-10 characters, no sentence end)    are made of them
                              / non-whitespace characters
@@ -39,7 +40,7 @@ from collections.abc import Iterator, Mapping
 from datatrove.data import Document
 
 from jinglian.corpus.filters.rules import RuleFilter, RuleSpec
-from jinglian.corpus.filters.textstats import HAN_RE, WHITESPACE_RE, both_scripts
+from jinglian.corpus.filters.textstats import HAN_RE, WHITESPACE_RE, both_scripts, non_empty_lines
 
 # What a shop page shows: field words as labels ("价格：面议"), closing a title part, heading or
 # table cell ("设备价格_厂家", "型号规格"), and shop buttons and menu items on short lines. In a
@@ -59,6 +60,7 @@ _SENTENCE_END = re.compile(r"[。！？!?]")
 _LABEL_VALUE_RE = re.compile(r"\s*(?:[:：]|[¥￥$]\s*\d)")  # 价格：面议, 价格 ¥28 (not 价格30元: a sentence says that)
 _SEGMENT_SPLIT_RE = re.compile(r"[_|｜\s\-–—/>]+")  # the parts of a title, a menu or a table row
 _TITLE_PART_SPLIT_RE = re.compile(r"[_|｜\-–—\s,，、:：()（）【】\[\]!！?？。·]+")
+_FIELD_WORD_MAX_CHARS = 4  # the longest field word (商品编号): the tail of a part to search
 _LABEL_LINE_CHARS = 30  # a line this short is a button or a menu item, not a sentence
 _KEYWORD_SEPARATORS = re.compile(r"[，,、|]\s*")
 _SENTENCE_MARKS = frozenset("。！？!?")
@@ -111,7 +113,7 @@ def catalogue_score(text: str, max_chars: int = 20000) -> float:
             if _LABEL_VALUE_RE.match(line, match.end()):  # 价格：面议
                 markers.add(match.group())
         for segment in _SEGMENT_SPLIT_RE.split(line):  # a heading or title part that ends with it:
-            match = CATALOGUE_FIELD_END_RE.search(segment[-5:])  # 设备价格_厂家, 型号规格, 产地
+            match = CATALOGUE_FIELD_END_RE.search(segment[-_FIELD_WORD_MAX_CHARS:])  # 型号规格, 产地
             if match:
                 markers.add(match.group())
     company = 2 if _COMPANY_TITLE_RE.search(title) else 0
@@ -181,7 +183,7 @@ class PageTypes(RuleFilter):
         # under 300 Han characters: a page that short has fewer than ~4,000 characters (menus included)
         error = len(text) < 4000 and len(HAN_RE.findall(text)) < 300 and bool(ERROR_RE.search(text))
         yield "error_page", int(error)
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        lines = non_empty_lines(text)
         yield "catalogue_score", catalogue_score(text), len(lines) >= self.min_lines
         yield "keyword_list_share", keyword_list_share(lines, len(WHITESPACE_RE.sub("", text)))
         yield "medical_ad_score", medical_ad_score(text)
