@@ -399,11 +399,12 @@ def report(corpus: list[dict], results: dict) -> None:
             ("cc_zh_2022_49 drop, low conf.", "dirty",
              [d["id"] for d in cc if d["label"] == "dirty" and d["confidence"] == "low"], None),
         ]
-    extracted = [(f"{kind}/{name}", "", "clean") for kind in ("extracted", "whole_page") for name in EXTRACTED_SETS]
-    for source, _, label in [*REAL_SETS[1:], *extracted]:
-        ids = [d["id"] for d in corpus if d["source"] == source]
-        if ids:
-            rows.append((source, label, ids, GOALS.get(source)))
+    by_source: dict[str, list[dict]] = {}  # every other real set, in corpus order
+    for d in corpus:
+        if d["source"] != "cc_zh_2022_49" and not d["source"].startswith("own/"):
+            by_source.setdefault(d["source"], []).append(d)
+    for source, docs in by_source.items():
+        rows.append((source, docs[0]["label"], [d["id"] for d in docs], GOALS.get(source)))
     for name, label, ids, goal in rows:
         cells = []
         verdicts = []
