@@ -146,6 +146,7 @@ COMMAND_MODULES = [
     "jinglian.commands.quickstart",
     "jinglian.commands.dedup",
     "jinglian.commands.filter",
+    "jinglian.commands.quality",
 ]
 
 

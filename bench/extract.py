@@ -1,7 +1,7 @@
 """Main-text extraction quality and speed: jinglian against each single extractor, side by side.
 
     python bench/extract.py [--data ../shared/data/extraction] [--repeat 2]
-    python bench/extract.py --train-selector     # refit corpus/extract_selector.json on these pages
+    python bench/extract.py --train-selector     # refit corpus/selector.json on these pages
 
 Sets: ``magic_html_zh`` (modern UTF-8 pages) and ``gbk_pages`` (2005-era GB2312/GBK pages), each
 ``htmls/<id>.html`` (raw bytes) with ``gold.jsonl`` (``id``, ``url``, ``text``). Score: F1 between
@@ -14,7 +14,7 @@ disturbs one disturbs all and the ratios hold.
 Single extractors get the raw bytes, as a user would call them (each decodes by itself):
 trafilatura ``extract`` with defaults, ``favor_precision`` and ``favor_recall``; readability-lxml
 ``Document(bytes).summary()``; resiliparse ``extract_plain_text(main_content=True)`` after its
-own ``bytes_to_str``. ``jinglian`` is :func:`jinglian.corpus.charset.decode_html` then
+own ``bytes_to_str``. ``jinglian`` is :func:`jinglian.corpus.extract.charset.decode_html` then
 :func:`jinglian.corpus.extract.extract_main_text`, exactly what the ``extract`` step runs.
 
 ``jinglian (leave-one-out)``: the same candidates, chosen by a selector refit without the page
@@ -42,7 +42,7 @@ RESCUABLE = 0.5  # a failure counts against jinglian when some single extractor 
 
 
 def bigram_f1(predicted: str, gold: str) -> float:
-    from jinglian.corpus.extract_select import bigram_f1 as f1
+    from jinglian.corpus.extract.select import bigram_f1 as f1
 
     return f1(predicted, gold)
 
@@ -60,9 +60,9 @@ def extractors() -> dict[str, Callable[[bytes, str | None], str]]:
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
     from resiliparse.parse.html import HTMLTree
 
-    from jinglian.corpus.charset import decode_html
     from jinglian.corpus.extract import extract_main_text
-    from jinglian.corpus.extract_candidates import element_text
+    from jinglian.corpus.extract.candidates import element_text
+    from jinglian.corpus.extract.charset import decode_html
 
     def ours(body: bytes, url: str | None) -> str:
         result = extract_main_text(decode_html(body).text, url)
@@ -115,10 +115,10 @@ def page_candidates(pages: list[tuple[dict, bytes]]) -> list[dict]:
     """Per page: the features and the gold F1 of every candidate the ``extract`` step considers."""
     from trafilatura.utils import load_html
 
-    from jinglian.corpus.charset import decode_html
     from jinglian.corpus.extract import page_metadata
-    from jinglian.corpus.extract_page import candidates, looks_like_forum
-    from jinglian.corpus.extract_select import PageSignals, candidate_features
+    from jinglian.corpus.extract.charset import decode_html
+    from jinglian.corpus.extract.page import candidates, looks_like_forum
+    from jinglian.corpus.extract.select import PageSignals, candidate_features
 
     rows = []
     for gold, body in pages:
@@ -147,8 +147,8 @@ def training_pairs(rows: list[dict]) -> list[tuple[dict, dict]]:
 def leave_one_out(rows: list[dict]) -> tuple[list[float], Counter, int]:
     """F1 per page when the selector is refit without that page; how often each candidate won;
     and on how many pages that choice differs from the shipped selector's (0: a stable selector)."""
-    from jinglian.corpus.extract_page import choose
-    from jinglian.corpus.extract_select import Selector, train_selector
+    from jinglian.corpus.extract.page import choose
+    from jinglian.corpus.extract.select import Selector, train_selector
 
     shipped = Selector.load()
     scores, wins, changed = [], Counter(), 0
@@ -167,8 +167,8 @@ def leave_one_out(rows: list[dict]) -> tuple[list[float], Counter, int]:
 
 def winners(pages: list[tuple[dict, bytes]]) -> Counter:
     """``extractor`` (and ``page_kind`` where not an article) of each page, as the extract step records them."""
-    from jinglian.corpus.charset import decode_html
     from jinglian.corpus.extract import extract_main_text
+    from jinglian.corpus.extract.charset import decode_html
 
     counts = Counter()
     for gold, body in pages:
@@ -182,7 +182,7 @@ def winners(pages: list[tuple[dict, bytes]]) -> Counter:
 
 
 def train(data: Path) -> None:
-    from jinglian.corpus.extract_select import WEIGHTS_FILE, train_selector
+    from jinglian.corpus.extract.select import WEIGHTS_FILE, train_selector
 
     rows = [row for name in SETS for row in page_candidates(load_set(data / name))]
     selector = train_selector(training_pairs(rows))

@@ -154,8 +154,8 @@ def _extracted_documents() -> list[dict]:
     pages (untimed)."""
     from resiliparse.extract.html2text import extract_plain_text
 
-    from jinglian.corpus.charset import decode_html
     from jinglian.corpus.extract import extract_main_text
+    from jinglian.corpus.extract.charset import decode_html
 
     extracted, whole = [], []
     for name in EXTRACTED_SETS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from w3lib.encoding import html_to_unicode
 
-from jinglian.corpus.charset import decode_html, frequent_han_share
+from jinglian.corpus.extract.charset import decode_html, frequent_han_share
 
 BIG5_TEXT = "中華民國的網頁，台北今日天氣晴朗，價格是"
 GBK_SHORT = "<p>简单的网页</p>"

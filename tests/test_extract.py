@@ -15,10 +15,10 @@ from datatrove.data import Document
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from jinglian.corpus.charset import decode_html, normalize_charset
 from jinglian.corpus.crawl.sample_site import render
 from jinglian.corpus.crawl.warc import CrawlWarcWriter
 from jinglian.corpus.extract import MainTextExtractor
+from jinglian.corpus.extract.charset import decode_html, normalize_charset
 
 ZH = "精炼把中文网页变成干净的训练语料。这段文字用来检验编码识别是否正确，包括常见的标点符号。"
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "extract.py"

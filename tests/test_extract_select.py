@@ -15,8 +15,8 @@ from datatrove.data import Document
 from trafilatura.utils import load_html
 
 from jinglian.corpus.extract import MainTextExtractor, extract_main_text
-from jinglian.corpus.extract_page import candidates, trim_tail
-from jinglian.corpus.extract_select import FEATURES, Selector, bigram_f1, train_selector
+from jinglian.corpus.extract.page import candidates, trim_tail
+from jinglian.corpus.extract.select import FEATURES, Selector, bigram_f1, train_selector
 
 NAV = "".join(
     f'<li><a href="/c/{i}">{w}</a></li>'

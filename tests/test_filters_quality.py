@@ -9,7 +9,7 @@ import pytest
 from datatrove.data import Document
 
 from jinglian.corpus.filters import filter_steps
-from jinglian.corpus.filters.quality import QualityScorer, segment, train_quality_model
+from jinglian.corpus.quality.classifier import QualityScorer, segment, train_quality_model
 from jinglian.corpus.sample import clean_web_documents, dirty_documents, sample_documents
 
 

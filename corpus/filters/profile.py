@@ -35,11 +35,11 @@ from jinglian.corpus.filters.heuristics import ChineseHeuristics
 from jinglian.corpus.filters.lines import LineCleaner
 from jinglian.corpus.filters.pagetypes import PageTypes
 from jinglian.corpus.filters.pii import PII_KINDS, PIIRedactor
-from jinglian.corpus.filters.quality import QualityScorer
 from jinglian.corpus.filters.rules import ProfileError
 from jinglian.corpus.filters.spam import WebSpam
 from jinglian.corpus.filters.urls import URLSignals
 from jinglian.corpus.langid import LanguageID
+from jinglian.corpus.quality.classifier import QualityScorer
 
 BUILTIN_PROFILES = ("zh-web",)
 SECTIONS = (

@@ -20,7 +20,7 @@ otherwise clearly, and each feature weight keeps the sign of what it measures (:
 readability is the best single extractor on almost every dev page, and the model is there to
 leave it only where its text looks like a fragment, a menu or boilerplate.
 
-The weights live in ``extract_selector.json`` beside this file and are refit with
+The weights live in ``selector.json`` beside this file and are refit with
 ``python bench/extract.py --train-selector`` (pairwise logistic regression over the dev pages:
 for every page and every two candidates whose F1 differs by more than :data:`MIN_GAP`, the
 better one should score higher). bench/extract.py also reports the leave-one-page-out score, so
@@ -38,9 +38,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinglian.corpus.extract_candidates import HAN, ZH_PUNCT, bigram_set, squash
+from jinglian.corpus.extract.candidates import HAN, ZH_PUNCT, bigram_set, squash
 
-WEIGHTS_FILE = Path(__file__).with_name("extract_selector.json")
+WEIGHTS_FILE = Path(__file__).with_name("selector.json")
 FEATURES = ("agree", "short", "long", "punct", "links", "short_lines", "boiler")
 SHORT_LINE = 10  # characters; menu items, breadcrumbs and bylines are shorter
 MAX_BOILER = 5.0  # markers per 1,000 characters, the cap

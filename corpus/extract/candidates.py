@@ -10,7 +10,7 @@ have as candidates of their own, so the fast mode is the one used here.
 
 Two candidates are built from the others or for one kind of page:
 
-- ``readability+confirmed`` (built in :mod:`jinglian.corpus.extract_page`): readability's text
+- ``readability+confirmed`` (built in :mod:`jinglian.corpus.extract.page`): readability's text
   (precise, sometimes a fragment) widened by the prose lines of resiliparse's text (high recall,
   with menus) that readability left out and trafilatura confirms (:func:`widen`); a line counts as
   prose with :data:`PROSE_MIN_HAN` Hanzi and :data:`PROSE_MIN_PUNCT` Chinese punctuation marks,

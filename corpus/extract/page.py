@@ -11,7 +11,7 @@
    its length, the lines are added back and this candidate *replaces* readability's (a hand
    rule, not learned: two independent extractors agreeing on missing prose is the evidence; one
    dev page, a GBK admission notice, F1 0.68 -> 0.95).
-4. The selector (:mod:`jinglian.corpus.extract_select`) scores the candidates; the best wins.
+4. The selector (:mod:`jinglian.corpus.extract.select`) scores the candidates; the best wins.
    readability is the default in effect (its prior), the others are fallbacks it switches to
    when readability's text looks like a fragment, a menu or boilerplate.
 5. Forum threads and blog archives (URL words such as bbs, thread, blog, archive, or markers
@@ -34,7 +34,7 @@ import copy
 import re
 from dataclasses import dataclass
 
-from jinglian.corpus.extract_candidates import (
+from jinglian.corpus.extract.candidates import (
     EXTRACTORS,
     HAN,
     ZH_PUNCT,
@@ -45,7 +45,7 @@ from jinglian.corpus.extract_candidates import (
     squash,
     widen,
 )
-from jinglian.corpus.extract_select import (
+from jinglian.corpus.extract.select import (
     SHORT_LINE,
     PageSignals,
     Selector,

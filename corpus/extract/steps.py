@@ -7,11 +7,11 @@ cchardet guess, ignoring the HTTP charset. ``read_web`` counts every payload rec
 either passes it on as a document whose text is the decoded HTML, or drops it with a reason
 (``not_html``, ``http_404``, ``too_large``, ``empty``, ``bad_encoding``, ``corrupt_warc``,
 ``malformed_json``, ...).
-Decoding follows :mod:`jinglian.corpus.charset` and is recorded in ``charset`` / ``charset_source``.
+Decoding follows :mod:`jinglian.corpus.extract.charset` and is recorded in ``charset`` / ``charset_source``.
 
 ``extract`` then replaces the HTML with its main text, chosen per page among several extractors
 (resiliparse, readability-lxml, trafilatura, and combinations) by
-:mod:`jinglian.corpus.extract_page`; the winner and the scores go into ``metadata``. Quality and
+:mod:`jinglian.corpus.extract.page`; the winner and the scores go into ``metadata``. Quality and
 speed against each single extractor: ``bench/extract.py``. A per-page time limit (SIGALRM, in the worker's main thread) and the reader's byte limit keep a pathological
 page from hanging or crashing a run: it is dropped as ``timeout`` or ``too_large``.
 
@@ -35,10 +35,10 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from jinglian.corpus.charset import decode_html
 from jinglian.corpus.crawl.warc import WARC_SUFFIXES, WarcDamage, iter_warc
-from jinglian.corpus.extract_page import candidates, choose, looks_like_forum
-from jinglian.corpus.extract_select import PageSignals, Selector
+from jinglian.corpus.extract.charset import decode_html
+from jinglian.corpus.extract.page import candidates, choose, looks_like_forum
+from jinglian.corpus.extract.select import PageSignals, Selector
 from jinglian.corpus.readers import expand_inputs
 from jinglian.corpus.stats import IN, KEPT, AccountedFilter, AccountedStep, Verdict
 
@@ -296,14 +296,14 @@ def page_metadata(tree, html: str) -> dict[str, str]:
 
 @functools.cache
 def default_selector() -> Selector:
-    """The shipped selector weights (``extract_selector.json``), read once per process."""
+    """The shipped selector weights (``selector.json``), read once per process."""
     return Selector.load()
 
 
 def extract_main_text(
     html: str, url: str | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT
 ) -> tuple[str, dict] | None:
-    """Main text and metadata of a decoded page (see :mod:`jinglian.corpus.extract_page`); None if no text.
+    """Main text and metadata of a decoded page (see :mod:`jinglian.corpus.extract.page`); None if no text.
 
     The metadata says which candidate won (``extractor``: ``readability``,
     ``readability+confirmed``, ``trafilatura``, ``resiliparse`` or ``posts``), the selector score of

@@ -1,0 +1,1 @@
+"""Benchmark decontamination: an index of evaluation items, matching, span cutting."""
