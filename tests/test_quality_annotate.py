@@ -44,6 +44,9 @@ class Scripted(BaseHTTPRequestHandler):
             server.calls[doc] += 1
             attempt = server.calls[doc]
             server.log.append(doc)
+            held = server.hold_after is not None and len(server.log) > server.hold_after
+        if held:  # keeps the client busy until the test has killed it
+            server.release.wait(30)
         if self.path != "/v1/chat/completions" or body["model"] != "test-annotator":
             return self._send(404, {"error": "no such model"})
         if behaviour == "flaky" and attempt == 1:
@@ -80,10 +83,12 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
     httpd.daemon_threads = True
     httpd.lock, httpd.calls, httpd.log, httpd.delay = threading.Lock(), Counter(), [], 0.0
+    httpd.hold_after, httpd.release = None, threading.Event()  # answer this many requests, then hold the rest
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     yield httpd
+    httpd.release.set()
     httpd.shutdown()
     httpd.server_close()
 
@@ -114,6 +119,7 @@ def endpoint_args(server, docs: Path, out: Path, *extra: str) -> list[str]:
     (GOOD, 4, "none"),
     ('```json\n{"score": "3", "kind": "product_ad"}\n```', 3, "product_ad"),
     ('<think>maybe {"score": 1}? no.</think>{"score": 5, "kind": "none"}', 5, "none"),
+    ('maybe {"score": 1}? no.</think>\n{"score": 5, "kind": "none"}', 5, "none"),  # <think> was in the prompt
     ("**Score**: 0\n**Kind**: gambling", 0, "gambling"),
     ("评分：2", 2, None),
     ('{"score": 4.0, "kind": "not-a-kind"}', 4, None),  # a kind outside the rubric is not kept
@@ -150,6 +156,14 @@ def test_excerpt_is_the_two_window_shape_of_the_labels():
     first, second = cut.split(SEPARATOR)
     assert first == "甲" * 500 and second == "甲" * 200 + " " + "乙" * 299
     assert len(cut) == 1000 + len(SEPARATOR) == 1012  # the labelled excerpts' length
+    assert excerpt(cut) == cut and excerpt("字" * 1012) == "字" * 1012  # an excerpt is its own excerpt
+
+
+def test_labelled_excerpts_are_their_own_excerpts(shared_data):
+    """Annotating the labelled items sends exactly their text (whitespace collapsed), not a cut of it."""
+    rows = [json.loads(x) for x in (shared_data / "quality/hplt_zh_annotated/excerpts.jsonl").open(encoding="utf-8")]
+    assert len(rows) > 2000
+    assert all(excerpt(r["text"]) == " ".join(r["text"].split()) for r in rows)
 
 
 # ---------------------------------------------------------------- the endpoint path
@@ -251,7 +265,7 @@ def test_bad_input_is_named_by_file_and_line(cli, server, tmp_path):
 
 
 def test_kill_9_then_resume_labels_every_document_exactly_once(server, tmp_path):
-    server.delay = 0.03
+    server.hold_after = 15  # the first run cannot finish: it is killed with requests in flight
     docs, out = tmp_path / "docs.jsonl", tmp_path / "out"
     ids = write_docs(docs, ["good"] * 60)
     args = [sys.executable, "-m", "jinglian.cli", *endpoint_args(server, docs, out, "--concurrency", "3")]
@@ -265,8 +279,10 @@ def test_kill_9_then_resume_labels_every_document_exactly_once(server, tmp_path)
     assert proc.poll() is None, proc.stderr.read().decode()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    server.hold_after = None
+    server.release.set()
     before_kill = {r["id"] for r in read_labels(out)}
-    assert 12 <= len(before_kill) < 60
+    assert 12 <= len(before_kill) <= 15
     with open(labels, "a", encoding="utf-8") as f:  # a write cut short by the kill
         f.write('{"id": "good-59", "text": "这是')
     sent_before = len(server.log)
@@ -288,12 +304,12 @@ def test_kill_9_then_resume_labels_every_document_exactly_once(server, tmp_path)
 def test_local_tiny_model_replies_are_recorded_unparseable(tmp_path):
     """A tiny random Qwen2 built here answers noise: every label is score null with its raw reply."""
     import torch
+    from tiny_train import TINY
     from transformers import Qwen2Config, Qwen2ForCausalLM
     from typer.testing import CliRunner
 
     from jinglian.cli import _register_all, app
     from jinglian.train.toy import build_tokenizer
-    from tiny_train import TINY
 
     model_dir = tmp_path / "tiny"
     tok = build_tokenizer(model_dir)

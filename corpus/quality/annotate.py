@@ -158,7 +158,10 @@ def parse_reply(raw: str, strict: bool = True) -> Parsed:
     outside 0-5 make the reply unparseable (``score`` None, ``error`` says why): nothing is guessed.
     With ``strict`` (the default rubric) a kind or lang outside the rubric's words is recorded as None.
     """
-    text = _THINK.sub("", raw or "").strip()
+    text = raw or ""
+    if "</think>" in text and "<think>" not in text:  # the template opened the scratchpad in the prompt
+        text = text.rsplit("</think>", 1)[1]
+    text = _THINK.sub("", text).strip()
     if not text:
         return Parsed(None, error="empty reply")
     kinds, langs = (KINDS, LANGS) if strict else (None, None)
