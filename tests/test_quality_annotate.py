@@ -46,7 +46,7 @@ class Scripted(BaseHTTPRequestHandler):
             server.log.append(doc)
             held = server.hold_after is not None and len(server.log) > server.hold_after
         if held:  # keeps the client busy until the test has killed it
-            server.release.wait(30)
+            server.release.wait(300)  # set by the test (or the fixture at teardown)
         if self.path != "/v1/chat/completions" or body["model"] != "test-annotator":
             return self._send(404, {"error": "no such model"})
         if behaviour == "flaky" and attempt == 1:
@@ -216,14 +216,32 @@ def test_labels_feed_quality_train_records(server, tmp_path):
         assert "kind" in r
 
 
-def _run(server, docs, out, annotator_cls, model="test-annotator", rubric=None):
+def _run(server, docs, out, annotator_cls, model="test-annotator", rubric=None, **options):
     from jinglian.corpus.readers import DocumentReader
 
     annotator = annotator_cls(server.url, model, timeout=5, retries=0)
     try:
-        return annotate(lambda: DocumentReader([str(docs)]).run(), out, annotator, model, load_rubric(rubric))
+        return annotate(lambda: DocumentReader([str(docs)]).run(), out, annotator, model, load_rubric(rubric),
+                        **options)
     finally:
         annotator.close()
+
+
+def test_duplicate_ids_are_rejected_and_full_text_is_cut_at_max_chars(server, tmp_path):
+    from jinglian.corpus.quality.annotate import EndpointAnnotator
+
+    docs = tmp_path / "docs.jsonl"
+    texts = ["短文 DOC-good-1", "长文 DOC-good-2 " + "很长的正文。" * 50, "同一个编号的另一篇 DOC-good-3"]
+    docs.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n"
+                            for i, t in zip(["a", "b", "a"], texts, strict=True)), encoding="utf-8")
+    stats = _run(server, docs, tmp_path / "out", EndpointAnnotator, full_text=True, max_chars=100)
+    assert (stats["in"], stats["labelled"], stats["duplicate_id"], stats["balanced"]) == (3, 2, 1, True)
+    labels = {r["id"]: r for r in read_labels(tmp_path / "out")}
+    assert labels["a"]["text"] == texts[0] and labels["a"]["text_is"] == "full"
+    assert labels["b"]["text"] == texts[1][:100] and labels["b"]["text_is"] == "head"
+    (rejected,) = [json.loads(x) for x in (tmp_path / "out/rejected.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rejected["id"] == "a" and rejected["reason"] == "duplicate_id" and "DOC-good-3" in rejected["text"]
+    assert server.calls["good-3"] == 0
 
 
 def test_another_model_rubric_or_text_in_the_same_folder_is_refused(server, tmp_path):
@@ -334,3 +352,24 @@ def test_local_tiny_model_replies_are_recorded_unparseable(tmp_path):
     again = CliRunner().invoke(app, args, env={"COLUMNS": "200"})  # resume: nothing left to do
     assert again.exit_code == 0 and "3 documents already labelled" in again.output
     assert len(read_labels(out)) == 3
+
+
+def test_ctrl_c_does_not_wait_for_the_requests_in_flight(server, tmp_path):
+    """The server holds every request until the client has exited: a client that waits for its
+    in-flight requests before exiting would hang here (it did with a ThreadPoolExecutor)."""
+    server.hold_after = 0
+    docs, out = tmp_path / "docs.jsonl", tmp_path / "out"
+    write_docs(docs, ["good"] * 10)
+    args = [sys.executable, "-m", "jinglian.cli", *endpoint_args(server, docs, out, "--timeout", "300")]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not server.log and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.log, "no request arrived"
+    proc.send_signal(signal.SIGINT)
+    try:
+        assert proc.wait(timeout=60) != 0
+    finally:
+        proc.kill()
+        server.release.set()
+    assert not read_labels(out)  # nothing was answered, nothing recorded

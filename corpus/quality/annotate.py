@@ -25,12 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import random
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -520,38 +521,56 @@ def _label(items: Iterator[Item], annotator, rubric: Rubric, concurrency: int,
     so the output file has one writer."""
     if annotator.batched:
         batch: list[Item] = []
-        for item in [*items, None]:
-            if item is not None:
-                batch.append(item)
-            if batch and (item is None or len(batch) == concurrency):
-                for done, reply in zip(batch, annotator.complete_batch([rubric.prompt(i.text) for i in batch]),
-                                       strict=True):
-                    record(done, reply)
-                batch = []
+
+        def flush() -> None:
+            for item, reply in zip(batch, annotator.complete_batch([rubric.prompt(i.text) for i in batch]),
+                                   strict=True):
+                record(item, reply)
+            batch.clear()
+
+        for item in items:
+            batch.append(item)
+            if len(batch) == concurrency:
+                flush()
+        if batch:
+            flush()
         return
 
-    def call(item: Item) -> Reply | Exception:
-        try:
-            return annotator.complete(rubric.prompt(item.text))
-        except RequestFailed as err:
-            return err
+    # Daemon threads rather than a ThreadPoolExecutor: on Ctrl-C or a fatal error the process exits at
+    # once instead of waiting (up to --timeout) for the requests in flight, whose replies are not recorded.
+    todo: queue.Queue = queue.Queue()
+    replies: queue.Queue = queue.Queue()
 
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="annotate")
-    inflight: dict[Future, Item] = {}
+    def worker() -> None:
+        while (item := todo.get()) is not None:
+            try:
+                replies.put((item, annotator.complete(rubric.prompt(item.text))))
+            except BaseException as err:  # noqa: BLE001 (handed to the main thread)
+                replies.put((item, err))
+
+    workers = [threading.Thread(target=worker, name="annotate", daemon=True) for _ in range(concurrency)]
+    for thread in workers:
+        thread.start()
+    pending = 0
+
+    def take() -> None:
+        nonlocal pending
+        item, reply = replies.get()
+        pending -= 1
+        if isinstance(reply, BaseException) and not isinstance(reply, RequestFailed):
+            raise reply  # AnnotateError (wrong key, URL or model) or a bug: stop the run
+        record(item, reply)
+
     try:
         for item in items:
-            if len(inflight) >= 2 * concurrency:  # bounded: the input is streamed, not loaded
-                _drain(inflight, record)
-            inflight[pool.submit(call, item)] = item
-        while inflight:
-            _drain(inflight, record)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-
-
-def _drain(inflight: dict[Future, Item], record) -> None:
-    finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
-    for future in finished:
-        record(inflight.pop(future), future.result())  # AnnotateError (fatal) propagates and stops the run
+            while pending >= 2 * concurrency:  # bounded: the input is streamed, not loaded
+                take()
+            todo.put(item)
+            pending += 1
+        while pending:
+            take()
+    finally:  # on an error, what is still queued is not sent
+        while not todo.empty():
+            todo.get_nowait()
+        for _ in workers:
+            todo.put(None)
