@@ -257,6 +257,9 @@ def test_another_model_rubric_or_text_in_the_same_folder_is_refused(server, tmp_
     with pytest.raises(AnnotateError, match="rubric"):
         _run(server, docs, out, EndpointAnnotator, rubric=rubric)
     assert _run(server, docs, tmp_path / "mine", EndpointAnnotator, rubric=rubric)["labelled"] == 2
+    moved = tmp_path / "moved.md"  # the same rubric from another path: the same labels, resumed
+    moved.write_bytes(rubric.read_bytes())
+    assert _run(server, docs, tmp_path / "mine", EndpointAnnotator, rubric=moved)["already_labelled"] == 2
     docs.write_text(docs.read_text(encoding="utf-8").replace("内容很普通", "内容改过了"), encoding="utf-8")
     with pytest.raises(AnnotateError, match="'good-0' was labelled from a different text"):
         _run(server, docs, out, EndpointAnnotator)

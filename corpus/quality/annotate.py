@@ -48,6 +48,7 @@ NOTE_CHARS = 300  # a note longer than this is cut: the rubric asks for 12 words
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 FATAL_STATUS = {401, 403, 404}  # wrong key, URL or model name: every request would fail the same way
 MAX_WAIT_S = 60.0
+INFO_ONLY = {"rubric"}  # run.json fields that may differ on resume (the rubric's path; its hash may not)
 
 
 class AnnotateError(ValueError):
@@ -345,7 +346,8 @@ class LabelStore:
         run_json = self.out / "run.json"
         if run_json.is_file():
             before = json.loads(run_json.read_text(encoding="utf-8"))
-            changed = [f"{k}: {before.get(k)!r} then, {v!r} now" for k, v in identity.items() if before.get(k) != v]
+            changed = [f"{k}: {before.get(k)!r} then, {v!r} now" for k, v in identity.items()
+                       if k not in INFO_ONLY and before.get(k) != v]
             if changed:
                 raise AnnotateError(
                     f"{self.out} holds labels made with another setup ({'; '.join(changed)}); labels of two "
