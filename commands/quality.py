@@ -177,7 +177,7 @@ def quality_annotate(
             annotator = EndpointAnnotator(
                 endpoint, model, api_key=os.environ.get(api_key_env) or None, timeout=timeout,
                 max_tokens=max_tokens, temperature=temperature, retries=max(0, retries),
-                retry_wait=retry_wait, connections=concurrency,
+                retry_wait=retry_wait, connections=concurrency, key_env=api_key_env,
             )
         else:
             console.print(f"loading {local_model} ...")

@@ -47,6 +47,8 @@ class Scripted(BaseHTTPRequestHandler):
             held = server.hold_after is not None and len(server.log) > server.hold_after
         if held:  # keeps the client busy until the test has killed it
             server.release.wait(300)  # set by the test (or the fixture at teardown)
+        if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+            return self._send(401, {"error": "invalid api key"})
         if self.path != "/v1/chat/completions" or body["model"] != "test-annotator":
             return self._send(404, {"error": "no such model"})
         if behaviour == "flaky" and attempt == 1:
@@ -83,6 +85,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
     httpd.daemon_threads = True
     httpd.lock, httpd.calls, httpd.log, httpd.delay = threading.Lock(), Counter(), [], 0.0
+    httpd.api_key = None  # when set, requests without "Authorization: Bearer <key>" get 401
     httpd.hold_after, httpd.release = None, threading.Event()  # answer this many requests, then hold the rest
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -169,7 +172,9 @@ def test_labelled_excerpts_are_their_own_excerpts(shared_data):
 # ---------------------------------------------------------------- the endpoint path
 
 
-def test_endpoint_replies_retries_and_failures_are_each_recorded(cli, server, tmp_path):
+def test_endpoint_replies_retries_and_failures_are_each_recorded(cli, server, tmp_path, monkeypatch):
+    server.api_key = "sk-test-0123"
+    monkeypatch.setenv("OPENAI_API_KEY", server.api_key)  # read from the environment, never an argument
     behaviours = ["good", "fenced", "line", "garbage", "range", "outofrange", "flaky", "ratelimit", "slow", "down"]
     ids = write_docs(tmp_path / "docs.jsonl", behaviours)
     out = tmp_path / "labels"
@@ -194,6 +199,7 @@ def test_endpoint_replies_retries_and_failures_are_each_recorded(cli, server, tm
     stats = json.loads((out / "stats.json").read_text())
     assert (stats["in"], stats["labelled"], stats["unparseable"], stats["failed"]) == (10, 6, 3, 1)
     assert stats["balanced"] and stats["file"]["scores"] == {"1": 1, "2": 1, "4": 4, "null": 3}
+    assert not any(server.api_key in p.read_text(encoding="utf-8") for p in out.iterdir())  # the key is not stored
 
     # The same command again: only the failed document is sent again; nothing is labelled twice.
     before = Counter(server.calls)
@@ -266,9 +272,14 @@ def test_another_model_rubric_or_text_in_the_same_folder_is_refused(server, tmp_
     assert len(read_labels(out)) == 2
 
 
-def test_wrong_model_name_stops_the_run_with_one_line(cli, server, tmp_path):
+def test_wrong_key_or_model_name_stops_the_run_with_one_line(cli, server, tmp_path, monkeypatch):
+    server.api_key = "sk-right"
     write_docs(tmp_path / "docs.jsonl", ["good"] * 3)
-    args = endpoint_args(server, tmp_path / "docs.jsonl", tmp_path / "out")
+    monkeypatch.setenv("MY_KEY", "sk-wrong")
+    proc = cli(*endpoint_args(server, tmp_path / "docs.jsonl", tmp_path / "o1", "--api-key-env", "MY_KEY"), check=False)
+    assert proc.returncode == 2 and "HTTP 401" in proc.stderr and "check the API key in $MY_KEY" in proc.stderr
+    monkeypatch.setenv("MY_KEY", "sk-right")
+    args = endpoint_args(server, tmp_path / "docs.jsonl", tmp_path / "out", "--api-key-env", "MY_KEY")
     args[args.index("test-annotator")] = "no-such-model"
     proc = cli(*args, check=False)
     assert proc.returncode == 2 and "HTTP 404" in proc.stderr and "--model" in proc.stderr

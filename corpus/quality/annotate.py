@@ -216,7 +216,7 @@ class EndpointAnnotator:
 
     def __init__(self, endpoint: str, model: str, api_key: str | None = None, timeout: float = 120.0,
                  max_tokens: int = 512, temperature: float = 0.0, retries: int = 5, retry_wait: float = 1.0,
-                 connections: int = 8):
+                 connections: int = 8, key_env: str = "OPENAI_API_KEY"):
         import httpx
 
         if not endpoint.startswith(("http://", "https://")):
@@ -226,6 +226,7 @@ class EndpointAnnotator:
         self.model, self.max_tokens, self.temperature = model, max_tokens, temperature
         self.retries, self.retry_wait, self.timeout = retries, retry_wait, timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.key_hint = f"check the API key in ${key_env}" if api_key else f"no API key was sent: set ${key_env}"
         self._httpx = httpx
         self.client = httpx.Client(timeout=timeout, headers=headers,
                                    limits=httpx.Limits(max_connections=connections))
@@ -251,7 +252,7 @@ class EndpointAnnotator:
                     return self._reply(response)
                 detail = " ".join(response.text.split())[:200]
                 if status in FATAL_STATUS:
-                    hint = "check the API key variable" if status in (401, 403) else "check --endpoint (…/v1) and --model"
+                    hint = self.key_hint if status in (401, 403) else "check --endpoint (…/v1) and --model"
                     raise AnnotateError(f"{self.url}: HTTP {status} ({detail}); {hint}")
                 if status not in RETRY_STATUS and status < 500:
                     raise RequestFailed(f"HTTP {status}: {detail}")
