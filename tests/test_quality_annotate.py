@@ -60,13 +60,18 @@ class Scripted(BaseHTTPRequestHandler):
         if behaviour == "slow" and attempt == 1:
             time.sleep(1.5)  # past the client's timeout: it gives up and retries
         time.sleep(server.delay)
+        if behaviour == "htmlbody":  # a proxy's error page with status 200
+            return self._send(200, "<html><body>502 Bad Gateway</body></html>")
         content = REPLIES.get(behaviour, GOOD)
+        finish = "stop"
+        if behaviour == "cut":  # a reasoning model that spent --max-tokens thinking: no content at all
+            content, finish = None, "length"
         self._send(200, {"id": "x", "object": "chat.completion", "model": body["model"],
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                      "finish_reason": "stop"}]})
+                                      "finish_reason": finish}]})
 
-    def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
+    def _send(self, status: int, payload: dict | str, headers: dict | None = None) -> None:
+        data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
         try:
             self.send_response(status)
             for k, v in {"Content-Type": "application/json", "Content-Length": str(len(data)), **(headers or {})}.items():
@@ -175,16 +180,18 @@ def test_labelled_excerpts_are_their_own_excerpts(shared_data):
 def test_endpoint_replies_retries_and_failures_are_each_recorded(cli, server, tmp_path, monkeypatch):
     server.api_key = "sk-test-0123"
     monkeypatch.setenv("OPENAI_API_KEY", server.api_key)  # read from the environment, never an argument
-    behaviours = ["good", "fenced", "line", "garbage", "range", "outofrange", "flaky", "ratelimit", "slow", "down"]
+    behaviours = ["good", "fenced", "line", "garbage", "range", "outofrange", "flaky", "ratelimit", "slow", "down",
+                  "cut", "htmlbody"]
     ids = write_docs(tmp_path / "docs.jsonl", behaviours)
     out = tmp_path / "labels"
     proc = cli(*endpoint_args(server, tmp_path / "docs.jsonl", out, "--retries", "2", "--concurrency", "4"), check=False)
-    assert proc.returncode == 1 and "1 documents failed" in proc.stderr  # the one that is always 503
+    assert proc.returncode == 1 and "2 documents failed" in proc.stderr  # always 503; an HTML page
     labels = {r["id"]: r for r in read_labels(out)}
-    assert sorted(labels) == sorted(i for i in ids if not i.startswith("down"))
+    assert sorted(labels) == sorted(i for i in ids if not i.startswith(("down", "htmlbody")))
     assert {i: labels[i]["score"] for i in labels} == {
         "good-0": 4, "fenced-1": 1, "line-2": 2, "garbage-3": None, "range-4": None, "outofrange-5": None,
-        "flaky-6": 4, "ratelimit-7": 4, "slow-8": 4}
+        "flaky-6": 4, "ratelimit-7": 4, "slow-8": 4, "cut-10": None}
+    assert labels["cut-10"]["error"] == "empty reply (the reply was cut at the token limit: raise --max-tokens)"
     bad = labels["garbage-3"]  # a malformed reply: kept with its raw text, no score
     assert bad["raw"] == REPLIES["garbage"] and bad["score"] is None and "no score" in bad["error"]
     assert labels["outofrange-5"]["error"] == "score 7 is outside 0-5"
@@ -194,19 +201,20 @@ def test_endpoint_replies_retries_and_failures_are_each_recorded(cli, server, tm
     assert good["text"] == excerpt(good["text"]) and "\n" not in good["text"]
     assert server.calls["flaky-6"] == 2 and server.calls["ratelimit-7"] == 2 and server.calls["slow-8"] == 2
     assert server.calls["down-9"] == 3  # 1 try + 2 retries, then recorded as failed
-    (failed,) = [json.loads(x) for x in (out / "failed.jsonl").read_text().splitlines()]
-    assert failed["id"] == "down-9" and "HTTP 503" in failed["error"]
+    failed = {r["id"]: r["error"] for r in map(json.loads, (out / "failed.jsonl").read_text().splitlines())}
+    assert failed.keys() == {"down-9", "htmlbody-11"} and "HTTP 503" in failed["down-9"]
+    assert failed["htmlbody-11"].startswith("not a chat-completions answer: <html>")
     stats = json.loads((out / "stats.json").read_text())
-    assert (stats["in"], stats["labelled"], stats["unparseable"], stats["failed"]) == (10, 6, 3, 1)
-    assert stats["balanced"] and stats["file"]["scores"] == {"1": 1, "2": 1, "4": 4, "null": 3}
+    assert (stats["in"], stats["labelled"], stats["unparseable"], stats["failed"]) == (12, 6, 4, 2)
+    assert stats["balanced"] and stats["file"]["scores"] == {"1": 1, "2": 1, "4": 4, "null": 4}
     assert not any(server.api_key in p.read_text(encoding="utf-8") for p in out.iterdir())  # the key is not stored
 
-    # The same command again: only the failed document is sent again; nothing is labelled twice.
+    # The same command again: only the failed documents are sent again; nothing is labelled twice.
     before = Counter(server.calls)
     proc = cli(*endpoint_args(server, tmp_path / "docs.jsonl", out, "--retries", "0"), check=False)
-    assert proc.returncode == 1 and "9 documents already labelled" in proc.stdout
-    assert server.calls - before == Counter({"down-9": 1})
-    assert len(read_labels(out)) == 9
+    assert proc.returncode == 1 and "10 documents already labelled" in proc.stdout
+    assert server.calls - before == Counter({"down-9": 1, "htmlbody-11": 1})
+    assert len(read_labels(out)) == 10
 
 
 def test_labels_feed_quality_train_records(server, tmp_path):
