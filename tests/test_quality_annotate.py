@@ -57,6 +57,8 @@ class Scripted(BaseHTTPRequestHandler):
             return self._send(429, {"error": "slow down"}, {"Retry-After": "0"})
         if behaviour == "down":
             return self._send(503, {"error": "overloaded"})
+        if behaviour == "rejected":
+            return self._send(400, {"error": "temperature is not supported with this model"})
         if behaviour == "slow" and attempt == 1:
             time.sleep(1.5)  # past the client's timeout: it gives up and retries
         time.sleep(server.delay)
@@ -294,6 +296,17 @@ def test_wrong_key_or_model_name_stops_the_run_with_one_line(cli, server, tmp_pa
     assert "Traceback" not in proc.stderr
     proc = cli("quality", "annotate", str(tmp_path / "docs.jsonl"), "--out", str(tmp_path / "o2"), check=False)
     assert proc.returncode == 2 and "--endpoint" in proc.stderr
+
+
+def test_a_run_whose_every_request_fails_stops_early(server, tmp_path):
+    from jinglian.corpus.quality.annotate import FAIL_FAST_AFTER, EndpointAnnotator
+
+    docs, out = tmp_path / "docs.jsonl", tmp_path / "out"
+    write_docs(docs, ["rejected"] * 30)
+    with pytest.raises(AnnotateError, match=f"first {FAIL_FAST_AFTER} requests all failed.*HTTP 400"):
+        _run(server, docs, out, EndpointAnnotator, concurrency=1)
+    assert FAIL_FAST_AFTER <= len(server.log) <= FAIL_FAST_AFTER + 2 and not read_labels(out)  # 2: the queue
+    assert len((out / "failed.jsonl").read_text().splitlines()) == FAIL_FAST_AFTER
 
 
 def test_bad_input_is_named_by_file_and_line(cli, server, tmp_path):

@@ -48,6 +48,9 @@ NOTE_CHARS = 300  # a note longer than this is cut: the rubric asks for 12 words
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 FATAL_STATUS = {401, 403, 404}  # wrong key, URL or model name: every request would fail the same way
 MAX_WAIT_S = 60.0
+# Stop when this many requests failed and none got a reply: every request is failing the same way
+# (an option the server rejects with 400, say), and sending the rest would only cost time and money.
+FAIL_FAST_AFTER = 10
 INFO_ONLY = {"rubric"}  # run.json fields that may differ on resume (the rubric's path; its hash may not)
 
 
@@ -493,6 +496,9 @@ def annotate(
                     stats["failed"] += 1
                     failed.write(json.dumps({"id": item.id, "error": str(reply)}, ensure_ascii=False) + "\n")
                     failed.flush()
+                    if stats["failed"] == FAIL_FAST_AFTER and not stats["labelled"] + stats["unparseable"]:
+                        raise AnnotateError(f"the first {FAIL_FAST_AFTER} requests all failed (last: {reply}); "
+                                            "check --endpoint, --model and the options the server accepts")
                 else:
                     parsed = parse_reply(reply.text, strict=rubric.strict)
                     error = parsed.error
