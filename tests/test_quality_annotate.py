@@ -158,6 +158,19 @@ def test_parse_reply_never_guesses(reply, why):
     assert parsed.score is None and why in parsed.error
 
 
+def test_rubric_prompt_places_the_document_and_bad_rubrics_are_named(tmp_path):
+    default = load_rubric()
+    assert default.strict and default.prompt("正文DOC").endswith("<<<\n正文DOC\n>>>\n")
+    plain = tmp_path / "plain.md"
+    plain.write_text("Rate 0-5, answer {\"score\": N}.\n", encoding="utf-8")
+    assert load_rubric(plain).prompt("正文") == 'Rate 0-5, answer {"score": N}.\n\n正文'  # no {text}: appended
+    (tmp_path / "empty.md").write_text(" \n", encoding="utf-8")
+    with pytest.raises(AnnotateError, match="empty.md: rubric file is empty"):
+        load_rubric(tmp_path / "empty.md")
+    with pytest.raises(AnnotateError, match="missing.md: rubric file not found"):
+        load_rubric(tmp_path / "missing.md")
+
+
 def test_excerpt_is_the_two_window_shape_of_the_labels():
     short = "第一行\n\n第二行  有空格"
     assert excerpt(short) == "第一行 第二行 有空格"
