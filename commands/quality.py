@@ -23,6 +23,108 @@ def _read_texts(paths: list[str], text_key: str) -> list[str]:
     return [doc.text for doc in reader.run()]
 
 
+@quality_app.command("annotate")
+def quality_annotate(
+    inputs: Annotated[list[str], typer.Argument(help="Input files or folders (JSONL, Parquet, txt).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (labels.jsonl; rerun the same command to resume).")],
+    endpoint: Annotated[
+        str, typer.Option(help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vLLM, SGLang, llama.cpp server, a hosted API).")
+    ] = "",
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name the endpoint serves (recorded in every label).")] = "",
+    local_model: Annotated[
+        Path | None, typer.Option(help="A local transformers causal-LM folder instead of an endpoint.")
+    ] = None,
+    rubric: Annotated[
+        Path | None, typer.Option(help="Your own rubric prompt file ({text} marks where the document goes; default: jinglian's).")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key (never pass a key on the command line).")
+    ] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once (the batch size with --local-model).")] = 8,
+    full_text: Annotated[
+        bool, typer.Option(help="Send the document (its first --max-chars characters) instead of the two-window excerpt the labels were made on.")
+    ] = False,
+    max_chars: Annotated[int, typer.Option(help="With --full-text: characters sent at most.")] = 8000,
+    max_tokens: Annotated[int, typer.Option(help="Reply length limit in tokens.")] = 512,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (endpoint; the local model decodes greedily).")] = 0.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for one reply.")] = 120.0,
+    retries: Annotated[int, typer.Option(help="Retries of a request after a timeout, connection error, 429 or 5xx.")] = 5,
+    retry_wait: Annotated[float, typer.Option(help="First backoff in seconds (doubles per retry, at most 60).")] = 1.0,
+    device: Annotated[str, typer.Option(help="With --local-model: auto | cpu | cuda | cuda:N.")] = "auto",
+    text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
+    id_key: Annotated[str, typer.Option(help="Field holding the document id (default: file/line).")] = "id",
+) -> None:
+    """Label documents 0-5 with an LLM and a rubric; the output feeds `jinglian quality train`.
+
+    Examples:
+
+        vllm serve Qwen/Qwen2.5-7B-Instruct --port 8000          # or: llama-server -m model.gguf --port 8000
+
+        jinglian quality annotate docs.jsonl --endpoint http://localhost:8000/v1 --model Qwen/Qwen2.5-7B-Instruct --out labels
+
+        OPENAI_API_KEY=... jinglian quality annotate docs/ --endpoint https://api.example.com/v1 --model NAME --out labels
+
+        jinglian quality annotate docs.jsonl --local-model ./my-instruct-model --out labels
+
+    Each document is sent as the excerpt the shipped labels were made on (500 characters from the
+    start of each half, whitespace collapsed). OUT/labels.jsonl gets one flushed line per document
+    (id, text, text_is, score 0-5 or null, kind, lang, note, raw reply, model, key, error); a reply
+    without one clear valid score is kept with score null and the reason, never guessed. Killed at
+    any point, the same command resumes and labels nothing twice; another --model or --rubric on the
+    same folder is refused. jinglian ships no annotator model: you bring the endpoint or the model.
+    """
+    import os
+
+    from jinglian.cli import UserError, fail, task_progress
+    from jinglian.corpus.quality.annotate import EndpointAnnotator, LocalAnnotator, annotate, load_rubric
+    from jinglian.corpus.readers import DocumentReader, expand_inputs
+
+    with user_errors():
+        if bool(endpoint) == (local_model is not None):
+            raise UserError("give either --endpoint URL --model NAME or --local-model PATH")
+        if endpoint and not model:
+            raise UserError("--endpoint needs --model NAME (the model the endpoint serves)")
+        for name, value in (("--concurrency", concurrency), ("--max-chars", max_chars), ("--max-tokens", max_tokens)):
+            if value < 1:
+                raise UserError(f"{name} must be at least 1")
+        files = expand_inputs(inputs)
+        prompt = load_rubric(rubric)
+        if endpoint:
+            annotator = EndpointAnnotator(
+                endpoint, model, api_key=os.environ.get(api_key_env) or None, timeout=timeout,
+                max_tokens=max_tokens, temperature=temperature, retries=max(0, retries),
+                retry_wait=retry_wait, connections=concurrency, key_env=api_key_env,
+            )
+        else:
+            console.print(f"loading {local_model} ...")
+            annotator = LocalAnnotator(local_model, max_tokens=max_tokens, device=device)
+            model = model or str(local_model.resolve())
+        try:
+            with task_progress("quality annotate") as update:
+                stats = annotate(
+                    lambda: DocumentReader(files, text_key=text_key, id_key=id_key).run(), out, annotator,
+                    model, prompt, full_text=full_text, max_chars=max_chars, concurrency=concurrency,
+                    progress=update, log=lambda message: console.print(message, highlight=False),
+                )
+        finally:
+            annotator.close()
+    table = Table(title=f"quality annotate ({model})")
+    for column in ("in", "already labelled", "duplicate id", "labelled", "unparseable", "failed"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(stats[k]) for k in ("in", "already_labelled", "duplicate_id", "labelled", "unparseable", "failed")))
+    console.print(table)
+    scores = ", ".join(f"{k}: {v}" for k, v in stats["file"]["scores"].items())
+    console.print(f"labels.jsonl: {stats['file']['records']} records (score {scores})", highlight=False)
+    for label, name in (("labels", "labels.jsonl"), ("failed", "failed.jsonl"), ("rejected", "rejected.jsonl"),
+                        ("stats", "stats.json")):
+        console.print(f"{label:>9}: {out / name}", soft_wrap=True, highlight=False)
+    if not stats["balanced"]:
+        fail("the books do not balance; see stats.json", code=1)
+    if stats["failed"]:
+        fail(f"{stats['failed']} documents failed (see {out / 'failed.jsonl'}); run the same command again to retry them",
+             code=1)
+
+
 @quality_app.command("train")
 def quality_train(
     pos: Annotated[list[str], typer.Option("--pos", help="Good documents (files or folders; repeatable).")],
