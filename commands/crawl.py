@@ -56,7 +56,11 @@ def crawl(
     max_pages: Annotated[int, typer.Option(help="At most this many page requests.")] = 1000,
     max_depth: Annotated[int, typer.Option(help="Links followed from a seed (seeds are depth 0).")] = 8,
     delay: Annotated[
-        float, typer.Option(help="Seconds between requests to one domain (AutoThrottle's floor).")
+        float,
+        typer.Option(
+            help="Seconds at least between two requests to one host; a robots.txt Crawl-delay raises "
+            "it for its host, AutoThrottle lengthens it for a slow server."
+        ),
     ] = 1.0,
     concurrency: Annotated[int, typer.Option(help="Requests in flight per domain.")] = 2,
     max_bytes: Annotated[int, typer.Option(help="Largest response body stored, in bytes.")] = TEN_MB,

@@ -8,6 +8,12 @@ fate is final: ``fetched`` (stored in the WARC), ``skipped`` (a rule said no: ``
 journal. Both files are appended line by line and flushed, so after a SIGKILL the URLs in the
 frontier without a log line are exactly the work left.
 
+Both files, and the WARC's ``WARC-Target-URI``, spell a URL one way, :func:`request_url` (what
+scrapy sends: UTF-8 percent-encoded, lower-case host, no fragment): a URL discovered as raw
+Chinese, with an upper-case host or a space is the same entry as its request, so a resume
+finds its outcome and never fetches it again. A link that differs only by its ``#fragment`` is
+the same URL (the fragment never reaches the server) and gets no line of its own.
+
 Why not scrapy's JOBDIR alone: its request queue survives a kill, but the duplicate filter's file
 and the spider state are written on a clean close (or are buffered), so a SIGKILLed crawl resumed
 from JOBDIR refetches pages or forgets them. Our journal is the source of truth instead.
@@ -18,9 +24,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url, url_query_cleaner
+from w3lib.url import canonicalize_url, safe_url_string, url_query_cleaner
 
 FETCHED, SKIPPED, FAILED = "fetched", "skipped", "failed"
 # Query keys that only track the visitor, matched exactly (a prefix match folded away ``from=20``
@@ -32,6 +38,27 @@ TRACKING_PARAMS = (
     "gclid", "fbclid", "msclkid", "spm", "share_token",
 )  # fmt: skip
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def request_url(url: str) -> str:
+    """The spelling under which the crawl books ``url``: the URL scrapy requests (w3lib's
+    ``safe_url_string``: path UTF-8 percent-encoded, IDNA host, lower-case host), with a lower-case
+    scheme, no default port, ``/`` for an empty path and no fragment. Idempotent."""
+    url = safe_url_string(url.strip(), encoding="utf-8")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        return url  # file:, ftp:, ...: logged as skipped, never requested
+    netloc = parts.netloc.lower()
+    if parts.port == DEFAULT_PORTS[scheme]:
+        netloc = netloc.rsplit(":", 1)[0]
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def location_url(base: str, location: bytes) -> str:
+    """A ``Location`` header's target: its bytes read as UTF-8 (percent-encoding what is not), as
+    scrapy's RedirectMiddleware does, not as latin-1."""
+    return urljoin(base, safe_url_string(location))
 
 
 def canonical_url(url: str, *, any_scheme: bool = True) -> str:
@@ -94,9 +121,11 @@ class CrawlState:
         return rows
 
     def _load(self) -> None:
+        # request_url again: folders written before it keyed the frontier on the raw spelling
         for row in self._lines(self.frontier_path):
-            self.frontier[row["url"]] = Pending(
-                row["url"],
+            url = request_url(row["url"])
+            self.frontier[url] = Pending(
+                url,
                 row["depth"],
                 row.get("referer"),
                 row.get("chain", []),
@@ -104,7 +133,7 @@ class CrawlState:
                 row.get("level", 0),
             )
         for row in self._lines(self.log_path):
-            self.logged.add(row["url"])
+            self.logged.add(request_url(row["url"]))
         for url in list(self.frontier) + list(self.logged):
             self.known.add(url)
             self.seen.add(canonical_url(url))
@@ -121,6 +150,7 @@ class CrawlState:
     def see(self, url: str) -> str | None:
         """Mark ``url`` discovered. Returns None if it is new, ``"known"`` if this exact URL was
         discovered before (nothing to log), ``"duplicate"`` if another spelling of it was."""
+        url = request_url(url)
         if url in self.known:
             return "known"
         self.known.add(url)
@@ -149,6 +179,7 @@ class CrawlState:
         nbytes: int | None = None,
     ) -> dict:
         """Write the URL's one log line (a second outcome for the same URL is a bug: refused)."""
+        url = request_url(url)
         if url in self.logged:
             raise RuntimeError(f"crawl log: {url} already has an outcome")
         row = {

@@ -1,0 +1,164 @@
+"""One spelling per URL (issue 25 items 1, 2, 8, 13): raw Chinese, upper-case hosts, spaces and
+percent-encoding in links, sitemaps, seeds and ``Location`` headers; meta refresh; what the WARC
+writer stores. Real crawls of ``TrapSite`` servers on 127.0.0.1 with the real ``jinglian crawl``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+from test_crawl_traps import FAST, KILLING_CRAWL, TrapSite, page, read_log, redirect, text, urlset, warc_urls
+from warcio.archiveiterator import ArchiveIterator
+
+from jinglian.corpus.crawl.state import request_url
+
+
+def utf8(value: str) -> str:
+    """A header value sent as raw UTF-8 bytes (http.server writes header strings as latin-1)."""
+    return value.encode().decode("latin-1")
+
+
+def frontier(out: Path) -> list[str]:
+    path = out / "crawl_state" / "frontier.jsonl"
+    return [json.loads(line)["url"] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_frontier_and_log_agree_on_every_spelling_across_kill_and_resume(tmp_path):
+    """A raw-Chinese seed and sitemap on a mixed-case host; links with a space, an upper-case
+    scheme and host, upper- and lower-case percent-encoding and a Chinese fragment. Run 1 is
+    SIGKILLed right after storing /新闻/第一篇 (a sitemap page that links to itself and to its
+    children), run 2 resumes to the end, run 3 resumes the finished crawl. Every frontier URL has
+    exactly one outcome, every page reached the server once, and run 3 fetches nothing."""
+    site = TrapSite({})
+    base, mixed = f"http://localhost:{site.port}", f"http://LocalHost:{site.port}"
+    first = quote("/新闻/第一篇")
+    site.routes.update({
+        quote("/首页"): page(f"HTTP://LOCALHOST:{site.port}/新闻/第 二篇", quote("/新闻/第三篇"), "/新闻/第一篇#评论"),
+        quote("/站点地图.xml"): urlset(f"{base}/新闻/第一篇", f"{base}/新闻/第三篇"),
+        first: page("/新闻/第一篇", first.lower(), "/新闻/第 二篇", "./第四篇"),
+        quote("/新闻/第 二篇"): page(),
+        quote("/新闻/第三篇"): page(),
+        quote("/新闻/第四篇"): page(),
+    })  # fmt: skip
+    out = tmp_path / "c"
+    cmd = ["crawl", f"{mixed}/首页", "--sitemap", f"{mixed}/站点地图.xml", "--out", str(out), *FAST,
+           "--concurrency", "1"]  # fmt: skip
+
+    def run(*extra: str, victim: str = "") -> int:
+        env = {**os.environ, "JL_KILL_AFTER_STORING": victim}
+        return subprocess.run([sys.executable, "-c", KILLING_CRAWL, *cmd, *extra], env=env,
+                              capture_output=True).returncode  # fmt: skip
+
+    with site:
+        assert run(victim=base + first) == -9
+        assert run("--resume") == 0
+        hits_after_two_runs = dict(site.hits)
+        records = len(warc_urls(out))
+        assert run("--resume") == 0
+    log = read_log(out)  # one line per URL
+    assert set(frontier(out)) <= set(log)  # every frontier URL has its outcome
+    assert all(request_url(u) == u for u in [*log, *frontier(out)])  # one spelling, the requested one
+    got = {u.replace(base, ""): (r["outcome"], r["reason"]) for u, r in log.items()}
+    assert got == {
+        quote("/首页"): ("fetched", None),
+        quote("/站点地图.xml"): ("skipped", "sitemap"),
+        first: ("fetched", None),
+        first.lower(): ("skipped", "duplicate"),  # another spelling of the same page
+        quote("/新闻/第 二篇"): ("fetched", None),
+        quote("/新闻/第三篇"): ("fetched", None),
+        quote("/新闻/第四篇"): ("fetched", None),
+    }
+    pages = {t: n for (_, _, t), n in site.hits.items() if t != "/robots.txt"}
+    assert pages == {t: 1 for t in site.routes}  # across a kill and two resumes
+    assert {t: n for (_, _, t), n in hits_after_two_runs.items() if t != "/robots.txt"} == pages
+    stored = warc_urls(out)
+    assert len(stored) == records and sorted(stored) == sorted(
+        u for u, r in log.items() if r["outcome"] == "fetched"
+    )
+
+
+def test_utf8_location_headers_are_read_as_utf8(cli, tmp_path):
+    """``Location: /目标页/`` as raw UTF-8 bytes, on a page and on robots.txt: the target asked
+    for is /目标页/ (percent-encoded as UTF-8), not its latin-1 mojibake."""
+    routes = {
+        "/": page("/跳转", "/秘密"),
+        quote("/跳转"): redirect(utf8("/目标页/")),
+        quote("/目标页/"): page(),
+        "/robots.txt": redirect(utf8("/机器人.txt")),
+        quote("/机器人.txt"): text("User-agent: *\nDisallow: /秘密\n"),
+        quote("/秘密"): page(),
+    }
+    with TrapSite(routes) as site:
+        cli("crawl", site.base() + "/", "--out", tmp_path / "c", *FAST)
+    log = read_log(tmp_path / "c")
+    assert log[site.base() + quote("/跳转")]["reason"] == "redirect"
+    assert log[site.base() + quote("/目标页/")]["outcome"] == "fetched" and site.count(quote("/目标页/")) == 1
+    robots = json.loads((tmp_path / "c" / "robots.jsonl").read_text())
+    assert (robots["outcome"], robots["final_url"]) == ("parsed", site.base() + quote("/机器人.txt"))
+    assert log[site.base() + quote("/秘密")]["reason"] == "robots" and site.count(quote("/秘密")) == 0
+    asked = {t for _, _, t in site.hits}
+    assert asked == {
+        "/robots.txt",
+        quote("/机器人.txt"),
+        "/",
+        quote("/跳转"),
+        quote("/目标页/"),
+    }  # no mojibake
+
+
+def refresh(target: str, seconds: int = 0) -> tuple[int, dict, bytes]:
+    head = f'<meta http-equiv="refresh" content="{seconds}; url={target}">' if target else (
+        f'<meta http-equiv="refresh" content="{seconds}">')  # fmt: skip
+    body = f"<html><head>{head}</head><body><p>页面已迁移。</p></body></html>"
+    return 200, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
+
+
+def test_meta_refresh_is_followed_and_its_stub_not_stored(cli, tmp_path):
+    routes = {
+        "/": page("/old", "/reload", "/later", "/loop-a"),
+        "/old": refresh("/新址"),  # the stub of a moved page
+        quote("/新址"): page(),
+        "/reload": refresh("", 60),  # reloads itself: a page
+        "/later": refresh("/新址", 600),  # beyond METAREFRESH_MAXDELAY: a page
+        "/loop-a": refresh("/loop-b"),
+        "/loop-b": refresh("/loop-a"),
+    }
+    with TrapSite(routes) as site:
+        cli("crawl", site.base() + "/", "--out", tmp_path / "c", *FAST)
+    got = {
+        u.replace(site.base(), ""): (r["outcome"], r["reason"]) for u, r in read_log(tmp_path / "c").items()
+    }
+    assert got["/old"] == ("skipped", "meta_refresh") and got[quote("/新址")] == ("fetched", None)
+    assert read_log(tmp_path / "c")[site.base() + quote("/新址")]["referer"] == site.base() + "/old"
+    assert got["/reload"] == got["/later"] == ("fetched", None)
+    assert (got["/loop-a"], got["/loop-b"]) == (("skipped", "meta_refresh"), ("failed", "redirect_loop"))
+    stored = {u.replace(site.base(), "") for u in warc_urls(tmp_path / "c")}
+    assert stored == {"/", quote("/新址"), "/reload", "/later"}  # no stub stored as a page
+    assert site.count(quote("/新址")) == 1
+
+
+def test_warc_keeps_received_header_bytes_and_no_fragment(cli, tmp_path):
+    """Response headers are stored as the bytes sent (raw UTF-8 here), and a seed's #fragment,
+    which never reaches the server, is not part of the URL logged or stored."""
+    disposition = 'inline; filename="报告.html"'
+    routes = {quote("/页"): (200, {"Content-Type": "text/html; charset=utf-8", "Content-Disposition":
+                                  utf8(disposition), "X-Note": utf8("中文")}, b"<html><body>ok</body></html>")}  # fmt: skip
+    with TrapSite(routes) as site:
+        cli("crawl", site.base() + "/页#第二节", "--out", tmp_path / "c", *FAST)
+    url = site.base() + quote("/页")
+    [path] = (tmp_path / "c" / "warc").glob("*.warc.gz")
+    with open(path, "rb") as f:
+        records = {r.rec_type: r for r in ArchiveIterator(f) if r.rec_type in ("request", "response")}
+        response, request = records["response"], records["request"]
+        got = (
+            response.http_headers.get_header("Content-Disposition"),
+            response.http_headers.get_header("X-Note"),
+            response.rec_headers.get_header("WARC-Target-URI"),
+            request.rec_headers.get_header("WARC-Target-URI"),
+            list(read_log(tmp_path / "c")),
+        )
+    assert got == (disposition, "中文", url, url, [url])
