@@ -7,9 +7,16 @@ random jitter (±50% by default) would cut it by up to half, so :func:`.crawl_se
 A host's ``Crawl-delay`` raises the floor of that host only: :func:`apply_crawl_delay` writes it
 into the downloader's per-slot settings (scrapy's ``DOWNLOAD_SLOTS``, which a new or recreated slot
 starts from) and into the live slot, and :class:`PoliteThrottle` keeps AutoThrottle above it.
+
+Scrapy counts the gap from the moment a request leaves its queue, so the server saw gaps shorter
+by the previous request's connect time (0.984 s under ``Crawl-delay: 1`` on 127.0.0.1).
+:class:`PoliteThrottle` counts it from the end of the previous download instead, as Nutch and
+Heritrix do: the server never sees two requests closer than the floor.
 """
 
 from __future__ import annotations
+
+from time import monotonic
 
 from scrapy.extensions.throttle import AutoThrottle
 
@@ -33,10 +40,12 @@ def apply_crawl_delay(crawler, host: str, seconds: float) -> float:
 
 
 class PoliteThrottle(AutoThrottle):
-    """AutoThrottle that never takes a slot below its host's floor (its ``Crawl-delay``)."""
+    """AutoThrottle that never takes a slot below its host's floor (its ``Crawl-delay``), and that
+    starts the slot's next gap when a download ends."""
 
     def _response_downloaded(self, response, request, spider) -> None:
         super()._response_downloaded(response, request, spider)
         key, slot = self._get_slot(request, spider)
         if slot is not None:
             slot.delay = max(slot.delay, slot_floor(self.crawler.engine.downloader, key))
+            slot.lastseen = max(slot.lastseen, monotonic())  # the downloader's clock (time.monotonic)
