@@ -119,7 +119,8 @@ def refresh(target: str, seconds: int = 0) -> tuple[int, dict, bytes]:
 
 def test_meta_refresh_is_followed_and_its_stub_not_stored(cli, tmp_path):
     routes = {
-        "/": page("/old", "/reload", "/later", "/loop-a"),
+        "/": page("/old", "/reload", "/later", "/loop-a", "/bad-location"),
+        "/bad-location": redirect("http://[::1/y"),
         "/old": refresh("/新址"),  # the stub of a moved page
         quote("/新址"): page(),
         "/reload": refresh("", 60),  # reloads itself: a page
@@ -135,6 +136,7 @@ def test_meta_refresh_is_followed_and_its_stub_not_stored(cli, tmp_path):
     assert got["/old"] == ("skipped", "meta_refresh") and got[quote("/新址")] == ("fetched", None)
     assert read_log(tmp_path / "c")[site.base() + quote("/新址")]["referer"] == site.base() + "/old"
     assert got["/reload"] == got["/later"] == ("fetched", None)
+    assert got["/bad-location"] == ("skipped", "redirect") and got["http://[::1/y"] == ("skipped", "bad_url")
     assert (got["/loop-a"], got["/loop-b"]) == (("skipped", "meta_refresh"), ("failed", "redirect_loop"))
     stored = {u.replace(site.base(), "") for u in warc_urls(tmp_path / "c")}
     assert stored == {"/", quote("/新址"), "/reload", "/later"}  # no stub stored as a page

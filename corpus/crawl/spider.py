@@ -39,6 +39,7 @@ from jinglian.corpus.crawl.state import (
     SKIPPED,
     CrawlState,
     Pending,
+    booking_key,
     canonical_url,
     location_url,
     request_url,
@@ -97,7 +98,7 @@ class JinglianSpider(scrapy.Spider):
         )
         max_pages, max_depth = int(max_pages), int(max_depth)
         resume = resume if isinstance(resume, bool) else str(resume).lower() in ("1", "true", "yes")
-        self.seeds, self.sitemaps = [request_url(u) for u in seeds], [request_url(u) for u in sitemaps or []]
+        self.seeds, self.sitemaps = [booking_key(u) for u in seeds], [booking_key(u) for u in sitemaps or []]
         self.domains_given = bool(allow_domains)
         given = [
             urlsplit(request_url("http://" + d.strip().lstrip("."))).hostname for d in allow_domains or []
@@ -116,7 +117,7 @@ class JinglianSpider(scrapy.Spider):
             moved = {
                 p.url
                 for p in self.state.frontier.values()
-                if p.chain and request_url(p.chain[0]) in self.seeds
+                if p.chain and booking_key(p.chain[0]) in self.seeds
             }
             self.allow_domains += sorted({(urlsplit(u).hostname or "").lower() for u in moved} - {""})
 
@@ -150,9 +151,15 @@ class JinglianSpider(scrapy.Spider):
         """Account for a discovered URL (a page, or a sitemap when ``sitemap_level`` is given): log
         it as skipped, or schedule it (journal + request)."""
         chain = chain or []
-        url = request_url(url)
+        try:
+            url, bad = request_url(url), False
+        except ValueError:  # a port out of range, a broken IPv6 literal: no request can be made
+            bad = True
         seen = self.state.see(url)
         if seen == "known":
+            return None
+        if bad:
+            self._finish(url, SKIPPED, "bad_url", depth=depth, referer=referer)
             return None
         parts = urlsplit(url)
         if seen is None and parts.scheme == "http" and parts.netloc in self.https_hosts:
@@ -237,7 +244,7 @@ class JinglianSpider(scrapy.Spider):
         requests = []
         for path in sorted((self.out / "warc").glob("*.warc.gz")):
             for page in iter_warc(path, max_bytes=1 << 62):
-                url = request_url(page.url) if getattr(page, "url", None) else None
+                url = booking_key(page.url) if getattr(page, "url", None) else None
                 if url not in pending or page.status is None or pending[url].sitemap:
                     continue
                 p = pending.pop(url)
@@ -284,7 +291,10 @@ class JinglianSpider(scrapy.Spider):
             return []
         if exact == canonical_url(url, any_scheme=False).replace("http://", "https://", 1):
             self.https_hosts.add(urlsplit(target).netloc)  # the same page, moved to https
-        host = (urlsplit(target).hostname or "").lower()
+        try:
+            host = (urlsplit(target).hostname or "").lower()
+        except ValueError:  # not a URL: discover logs it as bad_url
+            host = ""
         from_seed = (chain + [url])[0] in self.seeds
         if from_seed and not self.domains_given and host and not self.allowed(target):
             # a seed moved (example.com → www.example.cn): its new host is the site to crawl
@@ -299,7 +309,7 @@ class JinglianSpider(scrapy.Spider):
         interval, target = get_meta_refresh(response, ignore_tags=ignore)
         if target is None or interval > self.settings.getfloat("METAREFRESH_MAXDELAY"):
             return None
-        return target if request_url(target) != url else None
+        return target if booking_key(target) != url else None
 
     def parse(self, response: Response):
         meta = response.meta
