@@ -81,22 +81,30 @@ def test_frontier_and_log_agree_on_every_spelling_across_kill_and_resume(tmp_pat
     )
 
 
-def test_utf8_location_headers_are_read_as_utf8(cli, tmp_path):
+def test_utf8_header_bytes_are_read_and_stored_as_sent(cli, tmp_path):
     """``Location: /目标页/`` as raw UTF-8 bytes, on a page and on robots.txt: the target asked
-    for is /目标页/ (percent-encoded as UTF-8), not its latin-1 mojibake."""
+    for is /目标页/ (percent-encoded as UTF-8), not its latin-1 mojibake. The target's own raw
+    UTF-8 headers are stored in the WARC as sent, and the seed's #fragment, which never reaches
+    the server, is not part of the URL logged or stored."""
+    disposition = 'inline; filename="报告.html"'
+    target_headers = {
+        "Content-Type": "text/html",
+        "Content-Disposition": utf8(disposition),
+        "X-Note": utf8("中文"),
+    }
     routes = {
         "/": page("/跳转", "/秘密"),
         quote("/跳转"): redirect(utf8("/目标页/")),
-        quote("/目标页/"): page(),
+        quote("/目标页/"): (200, target_headers, b"<html><body>ok</body></html>"),
         "/robots.txt": redirect(utf8("/机器人.txt")),
         quote("/机器人.txt"): text("User-agent: *\nDisallow: /秘密\n"),
         quote("/秘密"): page(),
     }
     with TrapSite(routes) as site:
-        cli("crawl", site.base() + "/", "--out", tmp_path / "c", *FAST)
-    log = read_log(tmp_path / "c")
+        cli("crawl", site.base() + "/#顶部", "--out", tmp_path / "c", *FAST)
+    log, target = read_log(tmp_path / "c"), site.base() + quote("/目标页/")
     assert log[site.base() + quote("/跳转")]["reason"] == "redirect"
-    assert log[site.base() + quote("/目标页/")]["outcome"] == "fetched" and site.count(quote("/目标页/")) == 1
+    assert log[target]["outcome"] == "fetched" and site.count(quote("/目标页/")) == 1
     robots = json.loads((tmp_path / "c" / "robots.jsonl").read_text())
     assert (robots["outcome"], robots["final_url"]) == ("parsed", site.base() + quote("/机器人.txt"))
     assert log[site.base() + quote("/秘密")]["reason"] == "robots" and site.count(quote("/秘密")) == 0
@@ -108,6 +116,13 @@ def test_utf8_location_headers_are_read_as_utf8(cli, tmp_path):
         quote("/跳转"),
         quote("/目标页/"),
     }  # no mojibake
+    [path] = (tmp_path / "c" / "warc").glob("*.warc.gz")
+    with open(path, "rb") as f:
+        responses = {r.rec_headers.get_header("WARC-Target-URI"): r.http_headers for r in ArchiveIterator(f)
+                     if r.rec_type == "response"}  # fmt: skip
+    assert list(responses) == list(log)[:1] + [target] and list(log)[0] == site.base() + "/"  # no fragment
+    headers = responses[target]
+    assert (headers.get_header("Content-Disposition"), headers.get_header("X-Note")) == (disposition, "中文")
 
 
 def refresh(target: str, seconds: int = 0) -> tuple[int, dict, bytes]:
@@ -141,26 +156,3 @@ def test_meta_refresh_is_followed_and_its_stub_not_stored(cli, tmp_path):
     stored = {u.replace(site.base(), "") for u in warc_urls(tmp_path / "c")}
     assert stored == {"/", quote("/新址"), "/reload", "/later"}  # no stub stored as a page
     assert site.count(quote("/新址")) == 1
-
-
-def test_warc_keeps_received_header_bytes_and_no_fragment(cli, tmp_path):
-    """Response headers are stored as the bytes sent (raw UTF-8 here), and a seed's #fragment,
-    which never reaches the server, is not part of the URL logged or stored."""
-    disposition = 'inline; filename="报告.html"'
-    routes = {quote("/页"): (200, {"Content-Type": "text/html; charset=utf-8", "Content-Disposition":
-                                  utf8(disposition), "X-Note": utf8("中文")}, b"<html><body>ok</body></html>")}  # fmt: skip
-    with TrapSite(routes) as site:
-        cli("crawl", site.base() + "/页#第二节", "--out", tmp_path / "c", *FAST)
-    url = site.base() + quote("/页")
-    [path] = (tmp_path / "c" / "warc").glob("*.warc.gz")
-    with open(path, "rb") as f:
-        records = {r.rec_type: r for r in ArchiveIterator(f) if r.rec_type in ("request", "response")}
-        response, request = records["response"], records["request"]
-        got = (
-            response.http_headers.get_header("Content-Disposition"),
-            response.http_headers.get_header("X-Note"),
-            response.rec_headers.get_header("WARC-Target-URI"),
-            request.rec_headers.get_header("WARC-Target-URI"),
-            list(read_log(tmp_path / "c")),
-        )
-    assert got == (disposition, "中文", url, url, [url])
