@@ -122,6 +122,9 @@ def crawl(
         f"WARC: {out / 'warc'} ({len(summary.warc_files)} file(s), {summary.fetched_bytes:,} bytes of pages)"
     )
     console.print(f"log: {out / 'crawl_log.jsonl'}   wall time: {summary.wall_seconds:.1f} s")
+    if summary.callback_errors:
+        fail(f"{summary.callback_errors} error(s) inside the spider (printed above): some URLs may lack "
+             "their outcome in the crawl log; please report it", code=1)  # fmt: skip
 
 
 def extract(

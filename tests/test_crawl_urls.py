@@ -156,3 +156,27 @@ def test_meta_refresh_is_followed_and_its_stub_not_stored(cli, tmp_path):
     stored = {u.replace(site.base(), "") for u in warc_urls(tmp_path / "c")}
     assert stored == {"/", quote("/新址"), "/reload", "/later"}  # no stub stored as a page
     assert site.count(quote("/新址")) == 1
+
+
+FAILING_CALLBACK = """
+import runpy, sys
+from jinglian.corpus.crawl import spider
+parse = spider.JinglianSpider.parse
+def broken(self, response):
+    if response.url.endswith("/b"):
+        raise RuntimeError("a bug in the books")
+    return parse(self, response)
+spider.JinglianSpider.parse = broken
+sys.argv = ["jinglian", *sys.argv[1:]]
+runpy.run_module("jinglian.cli", run_name="__main__")
+"""
+
+
+def test_an_error_inside_the_spider_fails_the_command(tmp_path):
+    """Scrapy logs a callback's exception and goes on; the URL then has no outcome, so the
+    command must not exit 0 (issue 25 item 1 exited 0 on "already has an outcome")."""
+    with TrapSite({"/": page("/a", "/b"), "/a": page(), "/b": page()}) as site:
+        proc = subprocess.run([sys.executable, "-c", FAILING_CALLBACK, "crawl", site.base() + "/", "--out",
+                               str(tmp_path / "c"), *FAST], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 1 and "1 error(s) inside the spider" in proc.stderr
+    assert site.base() + "/b" not in read_log(tmp_path / "c")  # the outcome that was lost
