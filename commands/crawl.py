@@ -56,7 +56,11 @@ def crawl(
     max_pages: Annotated[int, typer.Option(help="At most this many page requests.")] = 1000,
     max_depth: Annotated[int, typer.Option(help="Links followed from a seed (seeds are depth 0).")] = 8,
     delay: Annotated[
-        float, typer.Option(help="Seconds between requests to one domain (AutoThrottle's floor).")
+        float,
+        typer.Option(
+            help="Seconds at least between two requests to one host; a robots.txt Crawl-delay raises "
+            "it for its host, AutoThrottle lengthens it for a slow server."
+        ),
     ] = 1.0,
     concurrency: Annotated[int, typer.Option(help="Requests in flight per domain.")] = 2,
     max_bytes: Annotated[int, typer.Option(help="Largest response body stored, in bytes.")] = TEN_MB,
@@ -118,6 +122,9 @@ def crawl(
         f"WARC: {out / 'warc'} ({len(summary.warc_files)} file(s), {summary.fetched_bytes:,} bytes of pages)"
     )
     console.print(f"log: {out / 'crawl_log.jsonl'}   wall time: {summary.wall_seconds:.1f} s")
+    if summary.callback_errors:
+        fail(f"{summary.callback_errors} error(s) inside the spider (printed above): some URLs may lack "
+             "their outcome in the crawl log; please report it", code=1)  # fmt: skip
 
 
 def extract(

@@ -10,13 +10,17 @@ checks it) and only to hosts the crawl may visit; the status is read as RFC 9309
   everything allowed (RFC 9309 2.3.1.3, 2.3.1.2);
 - 5xx or no answer: "unreachable", everything disallowed (RFC 9309 2.3.1.4).
 
-The parsed file's ``Sitemap:`` lines go to the spider (:meth:`JinglianSpider.robots_read`).
+The parsed file's ``Sitemap:`` lines go to the spider (:meth:`JinglianSpider.robots_read`); its
+``Crawl-delay`` for jinglian becomes the floor of that host's request spacing
+(:func:`~.politeness.apply_crawl_delay`), before any page of the host is requested. A redirect's
+``Location`` is read as UTF-8, as for pages. ``robots.jsonl`` records the floor applied
+(``crawl_delay``, null when the file sets none).
 """
 
 from __future__ import annotations
 
 import json
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
@@ -25,6 +29,9 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
+
+from jinglian.corpus.crawl.politeness import apply_crawl_delay
+from jinglian.corpus.crawl.state import location_url
 
 MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: "crawlers SHOULD follow at least five consecutive redirects"
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
@@ -41,6 +48,10 @@ class RobotsTxtWithRedirects(RobotsTxtMiddleware):
             parser = build_from_crawler(self._parserimpl, self.crawler, row.pop("body"))
             sitemaps = list(getattr(getattr(parser, "rp", None), "sitemaps", []) or [])
             row["sitemaps"] = sitemaps
+            asked = parser.crawl_delay(self._robotstxt_useragent or "jinglian")
+            row["crawl_delay"] = None
+            if asked is not None and asked > 0:
+                row["crawl_delay"] = apply_crawl_delay(self.crawler, parts.hostname or "", asked)
             self._parsers[netloc] = parser
             waiting.callback(parser)
             if hasattr(spider, "robots_read"):
@@ -70,7 +81,7 @@ class RobotsTxtWithRedirects(RobotsTxtMiddleware):
             row.update(final_url=target, status=response.status)
             location = response.headers.get(b"Location")
             if 300 <= response.status < 400 and location:
-                nxt = urljoin(target, location.decode("latin-1"))
+                nxt = location_url(target, location)
                 if row["redirects"] >= MAX_REDIRECTS:
                     return {**row, "outcome": "unavailable", "reason": "too_many_redirects", "body": b""}
                 if urlsplit(nxt).scheme not in ("http", "https") or not allowed(nxt):

@@ -23,6 +23,9 @@ class CrawlSummary:
     fetched_bytes: int = 0
     warc_files: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
+    # exceptions raised in spider callbacks (scrapy logs them and goes on): each one may have cost
+    # URLs their outcome, so the CLI fails instead of exiting 0
+    callback_errors: int = 0
 
 
 def summarise(out: Path) -> CrawlSummary:
@@ -70,8 +73,9 @@ def run_crawl(
     chosen = Settings()
     chosen.setdict(crawl_settings(**settings), priority="cmdline")  # above the spider's defaults
     process = CrawlerProcess(chosen)
+    crawler = process.create_crawler(JinglianSpider)
     process.crawl(
-        JinglianSpider,
+        crawler,
         seeds=seeds,
         out=str(out),
         allow_domains=allow_domains,
@@ -84,4 +88,6 @@ def run_crawl(
     process.start()
     summary = summarise(out)
     summary.wall_seconds = time.perf_counter() - started
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    summary.callback_errors = stats.get("spider_exceptions/count", 0)
     return summary

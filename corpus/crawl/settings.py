@@ -1,7 +1,10 @@
 """Scrapy settings for a polite, bounded, safe crawl; :func:`crawl_settings` is what the CLI uses.
 
-Politeness: robots.txt obeyed, AutoThrottle on (it starts at ``delay`` and adapts to the
-server's latency, never going below ``delay``), at most ``concurrency`` requests per domain.
+Politeness: robots.txt obeyed, ``delay`` seconds at least between two requests to one host
+(no random jitter, which would cut it by up to half), raised for a host by its robots.txt
+``Crawl-delay`` (politeness.py), AutoThrottle on (it starts at ``delay`` and lengthens the gap
+for a slow server, never below the host's floor), at most ``concurrency`` requests in flight per
+host.
 Bounds: ``max_bytes`` per response (scrapy cancels the download), ``timeout`` per request,
 ``retries`` with exponential backoff. Redirects are followed by the spider (see spider.py) and,
 for robots.txt, by robots.py, so scrapy's RedirectMiddleware is off; so are its offsite and depth
@@ -36,7 +39,7 @@ def crawl_settings(
         "ROBOTSTXT_OBEY": obey_robots,
         "ROBOTSTXT_USER_AGENT": "jinglian",
         "DOWNLOAD_DELAY": delay,
-        "DOWNLOAD_DELAY_JITTER": 0.5 if delay > 0 else 0.0,
+        "DOWNLOAD_DELAY_JITTER": 0.0,  # delay is a floor: scrapy's ±50% jitter would undercut it
         "AUTOTHROTTLE_ENABLED": autothrottle,
         "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
         "AUTOTHROTTLE_MAX_DELAY": max(30.0, delay),
@@ -55,6 +58,10 @@ def crawl_settings(
         "METAREFRESH_ENABLED": False,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "EXTENSIONS": {
+            "scrapy.extensions.throttle.AutoThrottle": None,
+            "jinglian.corpus.crawl.politeness.PoliteThrottle": 0,  # AutoThrottle above Crawl-delay
+        },
         "LOG_LEVEL": log_level,
         "DOWNLOADER_MIDDLEWARES": {
             "jinglian.corpus.crawl.middlewares.PrivateAddressGuard": 50,  # before robots.txt is fetched

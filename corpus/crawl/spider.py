@@ -3,7 +3,10 @@
 The spider, not scrapy's middlewares, decides what to schedule (offsite, depth, page budget,
 duplicates, redirects), because scrapy's OffsiteMiddleware, DepthMiddleware, duplicate filter and
 RedirectMiddleware drop requests with a log message only, and the crawl log must give every
-discovered URL its final outcome. Scrapy still does the downloading, politeness (AutoThrottle,
+discovered URL its final outcome. A ``<meta http-equiv="refresh">`` to another URL within
+``METAREFRESH_MAXDELAY`` seconds (scrapy's setting, 100) is a redirect too: the stub is logged as
+``meta_refresh``, not stored, and its target discovered. Every URL is booked under
+:func:`~.state.request_url`, the spelling scrapy requests. Scrapy still does the downloading, politeness (AutoThrottle,
 per-domain concurrency, delay), robots.txt, retries and size limits; their refusals reach
 :meth:`failed` and are logged there.
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 from scrapy import signals
@@ -23,13 +26,24 @@ from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip
+from scrapy.utils.response import get_meta_refresh
 from scrapy.utils.sitemap import Sitemap
 from twisted.internet.error import DNSLookupError
 
 from jinglian.corpus.crawl.addresses import host_refused
 from jinglian.corpus.crawl.middlewares import PrivateAddressBlocked
 from jinglian.corpus.crawl.settings import crawl_settings
-from jinglian.corpus.crawl.state import FAILED, FETCHED, SKIPPED, CrawlState, Pending, canonical_url
+from jinglian.corpus.crawl.state import (
+    FAILED,
+    FETCHED,
+    SKIPPED,
+    CrawlState,
+    Pending,
+    booking_key,
+    canonical_url,
+    location_url,
+    request_url,
+)
 from jinglian.corpus.crawl.warc import CrawlWarcWriter, iter_warc
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -84,9 +98,12 @@ class JinglianSpider(scrapy.Spider):
         )
         max_pages, max_depth = int(max_pages), int(max_depth)
         resume = resume if isinstance(resume, bool) else str(resume).lower() in ("1", "true", "yes")
-        self.seeds, self.sitemaps = list(seeds), list(sitemaps or [])
+        self.seeds, self.sitemaps = [booking_key(u) for u in seeds], [booking_key(u) for u in sitemaps or []]
         self.domains_given = bool(allow_domains)
-        self.allow_domains = [d.lower().lstrip(".") for d in (allow_domains or [])] or sorted(
+        given = [
+            urlsplit(request_url("http://" + d.strip().lstrip("."))).hostname for d in allow_domains or []
+        ]
+        self.allow_domains = [d for d in given if d] or sorted(
             {(urlsplit(u).hostname or "").lower() for u in self.seeds + self.sitemaps}
         )
         self.max_pages, self.max_depth = max_pages, max_depth
@@ -97,7 +114,11 @@ class JinglianSpider(scrapy.Spider):
         self.warc: CrawlWarcWriter | None = None
         self.https_hosts: set[str] = set()  # host:port pairs seen redirecting http -> https
         if not self.domains_given:  # hosts that seeds moved to in the run being resumed
-            moved = {p.url for p in self.state.frontier.values() if p.chain and p.chain[0] in self.seeds}
+            moved = {
+                p.url
+                for p in self.state.frontier.values()
+                if p.chain and booking_key(p.chain[0]) in self.seeds
+            }
             self.allow_domains += sorted({(urlsplit(u).hostname or "").lower() for u in moved} - {""})
 
     @classmethod
@@ -130,8 +151,15 @@ class JinglianSpider(scrapy.Spider):
         """Account for a discovered URL (a page, or a sitemap when ``sitemap_level`` is given): log
         it as skipped, or schedule it (journal + request)."""
         chain = chain or []
+        try:
+            url, bad = request_url(url), False
+        except ValueError:  # a port out of range, a broken IPv6 literal: no request can be made
+            bad = True
         seen = self.state.see(url)
         if seen == "known":
+            return None
+        if bad:
+            self._finish(url, SKIPPED, "bad_url", depth=depth, referer=referer)
             return None
         parts = urlsplit(url)
         if seen is None and parts.scheme == "http" and parts.netloc in self.https_hosts:
@@ -172,6 +200,7 @@ class JinglianSpider(scrapy.Spider):
             dont_filter=True,
             headers=headers,
             meta={
+                "jl_url": p.url,  # the key the page is booked under, whatever scrapy does to .url
                 "jl_depth": p.depth,
                 "jl_referer": p.referer,
                 "jl_chain": p.chain,
@@ -215,15 +244,12 @@ class JinglianSpider(scrapy.Spider):
         requests = []
         for path in sorted((self.out / "warc").glob("*.warc.gz")):
             for page in iter_warc(path, max_bytes=1 << 62):
-                if (
-                    getattr(page, "url", None) not in pending
-                    or page.status is None
-                    or pending[page.url].sitemap
-                ):
+                url = booking_key(page.url) if getattr(page, "url", None) else None
+                if url not in pending or page.status is None or pending[url].sitemap:
                     continue
-                p = pending.pop(page.url)
-                response = HtmlResponse(page.url, status=page.status, body=page.body)
-                requests += self._follow(response, p.depth)
+                p = pending.pop(url)
+                response = HtmlResponse(url, status=page.status, body=page.body)
+                requests += self._follow(response, p.depth, url)
                 self._finish(
                     p.url,
                     FETCHED,
@@ -246,27 +272,29 @@ class JinglianSpider(scrapy.Spider):
         ):
             raise StopDownload(fail=False)
 
-    def _follow(self, response: Response, depth: int) -> list[scrapy.Request]:
+    def _follow(self, response: Response, depth: int, url: str) -> list[scrapy.Request]:
         requests = []
         for link in self.links.extract_links(response):
-            request = self.discover(link.url, depth + 1, response.url)
+            request = self.discover(link.url, depth + 1, url)
             if request is not None:
                 requests.append(request)
         return requests
 
-    def _redirect(self, response: Response, common: dict) -> list[scrapy.Request]:
-        """Log a 3xx as ``redirect`` (or ``redirect_loop``) and discover its target."""
-        meta, url = response.meta, response.request.url
+    def _redirect(self, response: Response, common: dict, target: str, reason: str) -> list[scrapy.Request]:
+        """Log a 3xx or meta refresh as ``reason`` (or ``redirect_loop``) and discover its target."""
+        meta, url = response.meta, response.meta["jl_url"]
         depth, chain = meta["jl_depth"], meta["jl_chain"]
-        target = urljoin(url, response.headers[b"Location"].decode("latin-1"))
         exact = canonical_url(target, any_scheme=False)
         loop = exact in {canonical_url(u, any_scheme=False) for u in chain + [url]}
-        self._finish(url, FAILED if loop else SKIPPED, "redirect_loop" if loop else "redirect", **common)
+        self._finish(url, FAILED if loop else SKIPPED, "redirect_loop" if loop else reason, **common)
         if loop:
             return []
         if exact == canonical_url(url, any_scheme=False).replace("http://", "https://", 1):
             self.https_hosts.add(urlsplit(target).netloc)  # the same page, moved to https
-        host = (urlsplit(target).hostname or "").lower()
+        try:
+            host = (urlsplit(target).hostname or "").lower()
+        except ValueError:  # not a URL: discover logs it as bad_url
+            host = ""
         from_seed = (chain + [url])[0] in self.seeds
         if from_seed and not self.domains_given and host and not self.allowed(target):
             # a seed moved (example.com → www.example.cn): its new host is the site to crawl
@@ -274,13 +302,23 @@ class JinglianSpider(scrapy.Spider):
         request = self.discover(target, depth, url, chain + [url], sitemap_level=meta.get("jl_level"))
         return [request] if request is not None else []
 
+    def _meta_refresh(self, response: HtmlResponse, url: str) -> str | None:
+        """The target of a meta refresh to another page within METAREFRESH_MAXDELAY, else None (a
+        page that reloads itself, or refreshes after minutes, is a page)."""
+        ignore = self.settings.getlist("METAREFRESH_IGNORE_TAGS")
+        interval, target = get_meta_refresh(response, ignore_tags=ignore)
+        if target is None or interval > self.settings.getfloat("METAREFRESH_MAXDELAY"):
+            return None
+        return target if booking_key(target) != url else None
+
     def parse(self, response: Response):
         meta = response.meta
         depth, referer = meta["jl_depth"], meta["jl_referer"]
-        url = response.request.url
+        url = meta["jl_url"]
         common = {"status": response.status, "depth": depth, "referer": referer, "nbytes": len(response.body)}
         if 300 <= response.status < 400 and b"Location" in response.headers:
-            return self._redirect(response, common)
+            target = location_url(url, response.headers[b"Location"])
+            return self._redirect(response, common, target, "redirect")
         if response.status >= 400 or response.status < 200:
             self._finish(url, FAILED, f"http_{response.status}", **common)
             return []
@@ -288,6 +326,8 @@ class JinglianSpider(scrapy.Spider):
         if ctype and ctype not in HTML_TYPES or not isinstance(response, HtmlResponse):
             self._finish(url, SKIPPED, "content_type", **common)
             return []
+        if target := self._meta_refresh(response, url):
+            return self._redirect(response, common, target, "meta_refresh")
         self.warc.write(
             url,
             response.request.method,
@@ -302,14 +342,14 @@ class JinglianSpider(scrapy.Spider):
             response.body,
             ip=str(response.ip_address) if response.ip_address else None,
         )
-        requests = self._follow(response, depth)
+        requests = self._follow(response, depth, url)
         self._finish(url, FETCHED, None, **common)
         return requests
 
     def parse_sitemap(self, response: Response):
         """A sitemap's URLs are pages at depth 0; a sitemap index's entries are further sitemaps,
         one nesting level deeper. Both go through :meth:`discover` (scheme, offsite, budget)."""
-        meta, url = response.meta, response.request.url
+        meta, url = response.meta, response.meta["jl_url"]
         common = {
             "status": response.status,
             "depth": 0,
@@ -317,7 +357,8 @@ class JinglianSpider(scrapy.Spider):
             "nbytes": len(response.body),
         }
         if 300 <= response.status < 400 and b"Location" in response.headers:
-            return self._redirect(response, common)
+            target = location_url(url, response.headers[b"Location"])
+            return self._redirect(response, common, target, "redirect")
         kind, entries, reason = None, [], None
         body = response.body
         try:
@@ -353,7 +394,7 @@ class JinglianSpider(scrapy.Spider):
         ):
             outcome, reason = SKIPPED, "private_address"  # the checked resolver gave no address
         self._finish(
-            request.url,
+            request.meta.get("jl_url", request.url),
             outcome,
             reason,
             depth=request.meta.get("jl_depth"),

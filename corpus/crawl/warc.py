@@ -4,29 +4,39 @@ Writing: one gzip member per record (warcio's default), a ``request`` and a ``re
 per page, plus ``WARC-Identified-Payload-Type`` so datatrove's ``WarcReader`` (which skips records
 without it unless libmagic says HTML) reads every page. The body stored is the one the server
 sent after transfer/content decoding, so the ``Content-Encoding`` / ``Transfer-Encoding`` /
-``Content-Length`` headers are rewritten to match it.
+``Content-Length`` headers are rewritten to match it. Header values are stored as the bytes the
+server sent (warcio would percent-encode a non-ASCII value), and ``WARC-Target-URI`` has no
+``#fragment`` (it never reaches the server).
 
-Reading (:func:`iter_warc`): yields every payload record, and a :class:`WarcDamage` in place of
-the rest of a file that is truncated or corrupt, so the caller can count it instead of crashing
-or stopping without a word (warcio on its own ends silently at a truncated gzip member, and
-returns a short body for a truncated uncompressed record).
+Reading (:func:`iter_warc`): yields every payload record (``response``, ``resource``,
+``conversion``, and ``revisit`` and zero-length HTTP responses with an empty body, so the caller
+counts them too), and a :class:`WarcDamage` for what cannot be read: one record whose payload
+cannot be decoded (bad compression, ...) costs that record only and the reading goes on; a file
+that is truncated, or whose record headers are garbage, ends there (warcio on its own ends
+silently at a truncated gzip member, and returns a short body for a truncated uncompressed
+record). Payloads are content-decoded here, strictly (gzip, deflate, br): warcio 1.8 cannot
+decode br with brotli >= 1.1, and on a stream that breaks off it returns a short body with only a
+line on stderr.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-WARC_SUFFIXES = (".warc", ".warc.gz", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")
+WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+PAYLOAD_RECORDS = ("response", "resource", "conversion", "revisit")
 
 
 @dataclass
@@ -34,7 +44,7 @@ class WarcPage:
     """One response (or WET conversion) record: the payload and the headers that matter."""
 
     record_id: str
-    record_type: str  # response | resource | conversion
+    record_type: str  # response | resource | conversion | revisit (payload stored elsewhere: empty body)
     url: str
     date: str | None
     status: int | None
@@ -45,7 +55,8 @@ class WarcPage:
 
 @dataclass
 class WarcDamage:
-    """The rest of a WARC file could not be read (truncated gzip member, garbage, bad header)."""
+    """A record, or the rest of a WARC file, could not be read (undecodable payload; truncated
+    gzip member, garbage, bad header)."""
 
     offset: int
     detail: str
@@ -67,34 +78,20 @@ def iter_warc(path: str | Path, max_bytes: int) -> Iterator[WarcPage | WarcDamag
             iterator = ArchiveIterator(stream, arc2warc=True)
             for record in iterator:
                 offset = iterator.offset
-                kind = record.rec_type
-                if kind not in ("response", "resource", "conversion"):
+                if record.rec_type not in PAYLOAD_RECORDS:
                     continue
-                http = record.http_headers if kind == "response" else None
-                if kind == "response" and http is None:  # a response record that is not HTTP (dns:, ...)
-                    continue
-                body = record.content_stream().read(max_bytes + 1)
-                if len(body) <= max_bytes and getattr(record.raw_stream, "limit", 0) > 0:
-                    # fewer bytes than the record's Content-Length: the file ends inside it
+                try:
+                    item = _read_record(record, path, offset, max_bytes)
+                except _FileCut:
                     yield WarcDamage(offset, f"record at offset {offset} is cut short (file truncated)")
                     return
-                content_type = (
-                    http.get_header("Content-Type")
-                    if http is not None
-                    else record.rec_headers.get_header("Content-Type")
-                )
-                yield WarcPage(
-                    record_id=record.rec_headers.get_header("WARC-Record-ID") or f"{path}@{offset}",
-                    record_type=kind,
-                    url=record.rec_headers.get_header("WARC-Target-URI") or "",
-                    date=record.rec_headers.get_header("WARC-Date"),
-                    status=int(http.get_statuscode())
-                    if http is not None and http.get_statuscode().isdigit()
-                    else None,
-                    content_type=content_type,
-                    body=body[:max_bytes],
-                    truncated=len(body) > max_bytes,
-                )
+                except Exception as err:  # this record's payload only (bad compression, ...): go on
+                    uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                    item = WarcDamage(
+                        offset, f"record at offset {offset} ({uri}): {type(err).__name__}: {err}"
+                    )
+                if item is not None:
+                    yield item
         except Exception as err:  # warcio raises ArchiveLoadFailed, EOFError, zlib and value errors
             yield WarcDamage(offset, f"{type(err).__name__}: {err}".strip()[:300])
             return
@@ -110,6 +107,89 @@ def iter_warc(path: str | Path, max_bytes: int) -> Iterator[WarcPage | WarcDamag
                 end,
                 f"{size - end} bytes after offset {end} are not a readable record (truncated gzip member)",
             )
+
+
+def _payload(record, http, max_bytes: int) -> bytes:
+    """The payload, de-chunked and content-decoded, at most ``max_bytes + 1`` bytes. Raises when
+    the content coding cannot be decoded to its end (the caller drops that record only)."""
+    stream = record.raw_stream
+    if http is not None and (http.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
+        stream = ChunkedDataReader(stream)  # lenient: a body stored de-chunked is read as it is
+    data = stream.read(max_bytes + 1)
+    coding = (http.get_header("Content-Encoding") or "").strip().lower() if http is not None else ""
+    if coding in ("", "identity") or len(data) > max_bytes:
+        return data  # an oversized compressed payload is too large decoded too: not inflated
+    if coding in ("gzip", "x-gzip") and data[:2] != b"\x1f\x8b":
+        return data  # stored decoded under its original header (some crawlers do)
+    if coding in ("gzip", "x-gzip", "deflate"):
+        wbits = (
+            16 + zlib.MAX_WBITS
+            if coding != "deflate"
+            else (zlib.MAX_WBITS if data[:1] == b"\x78" else -zlib.MAX_WBITS)
+        )
+        inflater = zlib.decompressobj(wbits)
+        body = inflater.decompress(data, max_bytes + 1)
+        if not inflater.eof and len(body) <= max_bytes:
+            raise ValueError(f"{coding} payload breaks off before its end")
+        return body
+    if coding == "br":
+        import brotli  # brotli is what scrapy decodes br with; absent, br records are dropped
+
+        decoder = brotli.Decompressor()
+        body = decoder.process(data, output_buffer_limit=max_bytes + 1)
+        if not decoder.is_finished() and len(body) <= max_bytes:
+            raise ValueError("br payload breaks off before its end")
+        return body
+    return data  # an unknown coding ("none", "utf-8" and such are sent): the bytes as they are
+
+
+class _FileCut(Exception):
+    """The file ends inside a record."""
+
+
+def _read_record(record, path, offset: int, max_bytes: int) -> WarcPage | None:
+    """One payload record as a page; None for a response that is not HTTP (``dns:``, ...)."""
+    kind = record.rec_type
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    http = record.http_headers if kind in ("response", "revisit") else None
+    if kind == "response" and http is None and not (record.length == 0 and url.startswith("http")):
+        return None  # a response record that is not HTTP (dns:, ...); a zero-length one is a page
+    if kind == "revisit":
+        body = b""  # the payload is an earlier record's: nothing to read here
+    else:
+        body = _payload(record, http, max_bytes)
+    if len(body) <= max_bytes:
+        raw = record.raw_stream
+        while raw.read(1 << 16):  # bytes after the decoded payload (a stray CRLF): not an error
+            pass
+        if getattr(raw, "limit", 0) > 0:  # fewer bytes than the record's Content-Length
+            raise _FileCut
+    if http is not None:
+        content_type = http.get_header("Content-Type")
+    elif kind == "response":
+        content_type = None  # zero-length: no HTTP message at all
+    else:
+        content_type = record.rec_headers.get_header("Content-Type")
+    status = http.get_statuscode() if http is not None else ""
+    return WarcPage(
+        record_id=record.rec_headers.get_header("WARC-Record-ID") or f"{path}@{offset}",
+        record_type=kind,
+        url=url,
+        date=record.rec_headers.get_header("WARC-Date"),
+        status=int(status) if status.isdigit() else None,
+        content_type=content_type,
+        body=body[:max_bytes],
+        truncated=len(body) > max_bytes,
+    )
+
+
+class _ReceivedHeaders(StatusAndHeaders):
+    """HTTP headers written as the bytes received: values arrive as latin-1 strings (one char per
+    byte), and warcio's own writer would percent-encode every non-ASCII one (raw UTF-8 header
+    bytes came out as ``%C3%A4%C2%B8...``)."""
+
+    def compute_headers_buffer(self, header_filter=None):
+        self.headers_buff = self.to_str(header_filter).encode("latin-1") + b"\r\n"
 
 
 def _warc_date(when: datetime | None = None) -> str:
@@ -149,11 +229,13 @@ class CrawlWarcWriter:
         body: bytes,
         ip: str | None = None,
     ) -> None:
-        """Write one page (request + response record) and flush it to disk before returning."""
+        """Write one page (request + response record) and flush it to disk before returning.
+        Header names and values are latin-1 strings of the bytes on the wire."""
+        url = url.split("#", 1)[0]  # the fragment is not part of what was requested
         date = _warc_date()
         headers = [(k, v) for k, v in response_headers if k.lower() not in _DROP_HEADERS]
         headers.append(("Content-Length", str(len(body))))
-        http = StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol="HTTP/1.1")
+        http = _ReceivedHeaders(f"{status} {reason}".strip(), headers, protocol="HTTP/1.1")
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         warc_headers = {"WARC-Date": date}
         if content_type:
@@ -164,7 +246,7 @@ class CrawlWarcWriter:
             url, "response", payload=io.BytesIO(body), http_headers=http, warc_headers_dict=warc_headers
         )
         path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
-        req_http = StatusAndHeaders(f"{method} /{path} HTTP/1.1", request_headers, is_http_request=True)
+        req_http = _ReceivedHeaders(f"{method} /{path} HTTP/1.1", request_headers, is_http_request=True)
         request = self._writer.create_warc_record(
             url,
             "request",

@@ -149,6 +149,9 @@ class WebPageReader(AccountedStep):
                 doc = _reject(f"{path}@{item.offset}", "", source_file=path, error=item.detail)
                 yield doc, ("corrupt_warc", item.detail)
                 continue
+            if item.record_type == "revisit":  # its payload is an earlier record's: nothing new here
+                yield _reject(item.record_id, "", url=item.url, source_file=path), "revisit"
+                continue
             if item.record_type == "conversion":  # WET: text already extracted by Common Crawl
                 meta = dict(
                     url=item.url, fetch_time=item.date, source_file=path, source_format="wet", charset="utf-8"
