@@ -42,22 +42,26 @@ def contamination_summary(out: str | Path) -> dict | None:
     return summary
 
 
-def contamination_section(out: str | Path) -> str:
-    """HTML fragment: one table row per benchmark, plus the most copied items. Empty when none."""
-    summary = contamination_summary(out)
-    if summary is None:
-        return ""
-    rows = "".join(
-        f"<tr><td>{html.escape(b)}</td><td>{s['items']}</td><td>{s['items_found']}</td>"
-        f"<td>{s['documents']}</td><td>{s['dropped']}</td><td>{s['cut']}</td>"
-        f"<td>{html.escape(', '.join(f'{i} ({n})' for i, n in s['top'])) or '-'}</td></tr>"
-        for b, s in summary.items()
-    )
-    return (
-        "<section id='contamination'><h2>Benchmark contamination</h2>"
-        "<p>Benchmark items found in the documents (matching: NFKC, 繁→简, punctuation and option labels "
-        "removed, character n-grams). Every match is in <code>decontam/matches/</code>.</p>"
-        "<table><tr><th>benchmark</th><th>items</th><th>items found</th><th>documents affected</th>"
-        "<th>dropped</th><th>cut</th><th>most copied items (documents)</th></tr>"
-        f"{rows}</table></section>"
-    )
+def contamination_section(run) -> str:
+    """HTML for the report (``run``: a folder or the report's RunFolder): per run folder under it
+    that decontaminated, one row per benchmark plus its most copied items."""
+    root = Path(getattr(run, "root", run))
+    outs = sorted({p.parents[2] for p in root.rglob("decontam/index/meta.json")})
+    parts = []
+    for out in outs:
+        rows = "".join(
+            f"<tr><td>{html.escape(b)}</td><td>{s['items']}</td><td>{s['items_found']}</td>"
+            f"<td>{s['documents']}</td><td>{s['dropped']}</td><td>{s['cut']}</td>"
+            f"<td>{html.escape(', '.join(f'{i} ({n})' for i, n in s['top'])) or '-'}</td></tr>"
+            for b, s in (contamination_summary(out) or {}).items()
+        )
+        title = html.escape(str(out.relative_to(root)) if out != root else out.name)
+        parts.append(
+            f"<h3>{title}</h3><table><tr><th>benchmark</th><th>items</th><th>items found</th>"
+            "<th>documents affected</th><th>dropped</th><th>cut</th><th>most copied items (documents)</th></tr>"
+            f"{rows}</table>"
+        )
+    if not parts:
+        return "<p>No benchmark decontamination in this run.</p>"
+    return ("<p>Benchmark items found (NFKC, 繁→简, punctuation and option labels removed, character n-grams); "
+            "every match is in <code>decontam/matches/</code>.</p>" + "".join(parts))
