@@ -37,8 +37,12 @@ from jinglian.corpus.decontam.benchmarks import Item
 
 FORMAT_VERSION = 1
 # Option labels: a capital A-H not glued to other Latin letters or digits, followed by a label mark
-# or directly by a Han character ("A．河南", "(B)湖南", "C 山东" after whitespace folding, "D广东").
-_OPTION_LABEL = re.compile(r"(?<![A-Za-z0-9])[A-H](?=[\s.．、:：)）]|[\u3400-\u9fff])")
+# or directly by a Han character ("A．河南", "(B)湖南", "C 山东", "D广东"); and the numbers pages put
+# in their place ("(1)", "2．", "3、"), so re-numbered options still give the item's key.
+_OPTION_LABEL = re.compile(
+    r"(?<![A-Za-z0-9])[A-H](?=[\s.．、:：)）]|[\u3400-\u9fff])"
+    r"|[(（][1-8][)）]|(?<![0-9A-Za-z.])[1-8](?=[.．、](?![0-9]))"
+)
 _NOT_WORD = re.compile(r"[\W_]+")
 _PRIME = np.uint64(1099511628211)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
