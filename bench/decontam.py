@@ -95,7 +95,7 @@ def strip_punct(text: str) -> str:
     return "".join(c for c in text if not unicodedata.category(c).startswith("P"))
 
 
-_LABEL = re.compile(r"\s*([A-H])\s*[.．、:：]\s*")
+_LABEL = re.compile(r"\s*(?<![A-Za-z])([A-H])\s*[.．、:：]\s*")  # an option label, not the A of "RNA、"
 
 
 def one_line(text: str) -> str:

@@ -24,6 +24,7 @@ reading passage, is found from any long copied stretch). The defaults come from 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
@@ -90,29 +91,36 @@ class KeyMaker:
         text = self._t2s.convert(unicodedata.normalize("NFKC", text))
         return _NOT_WORD.sub("", _OPTION_LABEL.sub("", text)).lower()
 
-    def key_with_offsets(self, text: str) -> tuple[str, list[int]]:
+    def key_with_offsets(self, text: str) -> tuple[str, np.ndarray]:
         """The key of ``text`` and, for each key character, the offset of the text character it came from.
 
-        Slow (a Python loop per character): used only for texts that matched, to cut or report spans.
+        Used only for texts that matched (to cut or report spans). NFKC is applied per distinct
+        character; when every one maps to one character (nearly all text), offsets stay 1:1 and no
+        Python loop runs over the text.
         """
-        pieces = [unicodedata.normalize("NFKC", ch) for ch in text]
-        folded = "".join(pieces)
-        owner = [j for j, p in enumerate(pieces) for _ in p]
+        table = {c: unicodedata.normalize("NFKC", c) for c in set(text)}
+        if all(len(v) == 1 for v in table.values()):
+            folded = text.translate(str.maketrans({c: v for c, v in table.items() if v != c}))
+            owner = np.arange(len(text))
+        else:
+            pieces = [table[ch] for ch in text]
+            folded = "".join(pieces)
+            owner = np.array([j for j, p in enumerate(pieces) for _ in p], dtype=np.int64)
         converted = self._t2s.convert(folded)
         if len(converted) != len(folded):  # t2s kept the length on all text we tried; be safe anyway
-            converted = "".join(self._t2s.convert(ch) or ch for ch in folded)
-            owner = [owner[i] for i, ch in enumerate(folded) for _ in (self._t2s.convert(ch) or ch)]
-        drop = bytearray(len(converted))
+            parts = [self._t2s.convert(ch) or ch for ch in folded]
+            converted = "".join(parts)
+            owner = np.array([owner[i] for i, p in enumerate(parts) for _ in p], dtype=np.int64)
+        keep = np.ones(len(converted), dtype=bool)
         for pattern in (_OPTION_LABEL, _NOT_WORD):
             for m in pattern.finditer(converted):
-                drop[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
-        chars, offsets = [], []
-        for i, ch in enumerate(converted):
-            if not drop[i]:
-                low = ch.lower()
-                chars.append(low)
-                offsets.extend([owner[i]] * len(low))
-        return "".join(chars), offsets
+                keep[m.start() : m.end()] = False
+        kept = "".join(itertools.compress(converted, keep.tolist()))
+        owner = owner[keep]
+        low = kept.lower()
+        if len(low) != len(kept):  # a character whose lower case is longer (İ): map it piece by piece
+            owner = np.array([owner[i] for i, ch in enumerate(kept) for _ in ch.lower()], dtype=np.int64)
+        return low, owner
 
 
 def ngram_hashes(key: str, n: int) -> np.ndarray:
@@ -270,7 +278,7 @@ class DecontIndex:
         key, offsets = self.keys.key_with_offsets(text)
         hits = self.find_in_key(key)
         for hit in hits:
-            hit.spans = [(offsets[a], offsets[min(b, len(offsets)) - 1] + 1) for a, b in hit.spans]
+            hit.spans = [(int(offsets[a]), int(offsets[min(b, len(offsets)) - 1]) + 1) for a, b in hit.spans]
         return hits
 
 
