@@ -40,9 +40,10 @@ FORMAT_VERSION = 1
 # Option labels: a capital A-H not glued to other Latin letters or digits, followed by a label mark
 # or directly by a Han character ("A．河南", "(B)湖南", "C 山东", "D广东"); and the numbers pages put
 # in their place ("(1)", "2．", "3、"), so re-numbered options still give the item's key.
+# (Each branch starts with its character class and looks behind afterwards: twice as fast in re.)
 _OPTION_LABEL = re.compile(
-    r"(?<![A-Za-z0-9])[A-H](?=[\s.．、:：)）]|[\u3400-\u9fff])"
-    r"|[(（][1-8][)）]|(?<![0-9A-Za-z.])[1-8](?=[.．、](?![0-9]))"
+    r"[A-H](?<![A-Za-z0-9][A-H])(?=[\s.．、:：)）]|[\u3400-\u9fff])"
+    r"|[(（][1-8][)）]|[1-8](?<![0-9A-Za-z.][1-8])(?=[.．、](?![0-9]))"
 )
 _NOT_WORD = re.compile(r"[\W_]+")
 _PRIME = np.uint64(1099511628211)
