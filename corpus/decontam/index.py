@@ -24,7 +24,6 @@ reading passage, is found from any long copied stretch). The defaults come from 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
 import unicodedata
@@ -46,6 +45,7 @@ _OPTION_LABEL = re.compile(
     r"|[(（][1-8][)）]|[1-8](?<![0-9A-Za-z.][1-8])(?=[.．、](?![0-9]))"
 )
 _NOT_WORD = re.compile(r"[\W_]+")
+_NOT_WORD_CHAR = re.compile(r"[\W_]")
 _PRIME = np.uint64(1099511628211)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -112,11 +112,10 @@ class KeyMaker:
             parts = [self._t2s.convert(ch) or ch for ch in folded]
             converted = "".join(parts)
             owner = np.array([owner[i] for i, p in enumerate(parts) for _ in p], dtype=np.int64)
-        keep = np.ones(len(converted), dtype=bool)
-        for pattern in (_OPTION_LABEL, _NOT_WORD):
-            for m in pattern.finditer(converted):
-                keep[m.start() : m.end()] = False
-        kept = "".join(itertools.compress(converted, keep.tolist()))
+        # Mark removed characters with NUL (same length, so offsets hold), then keep the rest.
+        marked = _NOT_WORD_CHAR.sub("\x00", _OPTION_LABEL.sub(lambda m: "\x00" * len(m.group()), converted))
+        keep = np.frombuffer(marked.encode("utf-32-le"), dtype=np.uint32) != 0
+        kept = marked.replace("\x00", "")
         owner = owner[keep]
         low = kept.lower()
         if len(low) != len(kept):  # a character whose lower case is longer (İ): map it piece by piece
@@ -141,13 +140,11 @@ def ngram_hashes(key: str, n: int) -> np.ndarray:
 
 def _merge(starts: np.ndarray, n: int, gap: int = 0) -> list[tuple[int, int]]:
     """Union of the intervals [s, s + n), joining those separated by at most ``gap`` characters."""
-    spans: list[list[int]] = []
-    for s in np.unique(starts).tolist():
-        if spans and s <= spans[-1][1] + gap:
-            spans[-1][1] = max(spans[-1][1], s + n)
-        else:
-            spans.append([s, s + n])
-    return [(a, b) for a, b in spans]
+    s = np.unique(starts)
+    breaks = np.flatnonzero(np.diff(s) > n + gap)
+    firsts = s[np.r_[0, breaks + 1]]
+    lasts = s[np.r_[breaks, len(s) - 1]] + n
+    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
 
 
 class DecontIndex:
@@ -274,10 +271,13 @@ class DecontIndex:
 
     def find(self, text: str) -> list[Hit]:
         """Items found in ``text``, with spans as offsets into ``text`` itself."""
-        if not self.find_in_key(self.keys.key(text)):  # fast path: most texts stop here
+        fast_key = self.keys.key(text)
+        hits = self.find_in_key(fast_key)
+        if not hits:  # fast path: most texts stop here
             return []
         key, offsets = self.keys.key_with_offsets(text)
-        hits = self.find_in_key(key)
+        if key != fast_key:  # per-character NFKC differed (combining marks): match the key the offsets are for
+            hits = self.find_in_key(key)
         for hit in hits:
             hit.spans = [(int(offsets[a]), int(offsets[min(b, len(offsets)) - 1]) + 1) for a, b in hit.spans]
         return hits
