@@ -107,8 +107,11 @@ def curate(
             text_key=text_key, id_key=id_key,
         )
         if benchmarks:
+            from jinglian.commands.decontaminate import refuse_other_index
             from jinglian.corpus.decontam import prepare_index
+            from jinglian.corpus.decontam.index import MatchConfig
 
+            refuse_other_index(out, benchmarks, None, MatchConfig())
             prepare_index(out, benchmarks)
             opts.decontam_dir, opts.decontam_mode = out / "decontam", decontam_mode
         n_tasks = tasks or len(files)

@@ -56,8 +56,8 @@ def refuse_other_index(out: Path, benchmarks: list[str], fields, config) -> None
     from jinglian.corpus.decontam.index import fingerprint
 
     meta_path = index_dir(out) / "meta.json"
-    completions = out / "logs" / "completions"
-    if not meta_path.exists() or not completions.is_dir() or not any(completions.iterdir()):
+    started = any(any(c.iterdir()) for c in out.rglob("completions") if c.is_dir())  # also curate's dedup stages
+    if not meta_path.exists() or not started:
         return
     items = [item for spec in benchmarks for item in read_benchmark(spec, fields)]
     if json.loads(meta_path.read_text(encoding="utf-8")).get("fingerprint") != fingerprint(items, config):

@@ -190,6 +190,9 @@ def test_cli_drop_and_cut(bench_dir, tmp_path):
     assert rejected[0]["metadata"]["reject_value"] == "ceval:chemistry_val/0"
     summary = json.loads((out / "decontam" / "summary.json").read_text())
     assert summary["ceval"]["items_found"] == 1 and summary["ceval"]["documents"] == 6
+    other = run_cli("decontaminate", docs, "--benchmarks", f"ceval={bench_dir / 'chemistry_val.csv'}", "--out", out,
+                    "--min-share", "0.5", check=False)  # resuming with other settings would mix two indexes
+    assert other.returncode == 2 and "other benchmarks or matching settings" in other.stderr
     cut = tmp_path / "cut"
     run_cli("decontaminate", docs, "--benchmarks", f"ceval={bench_dir / 'chemistry_val.csv'}", "--out", cut, "--mode", "cut")
     kept = read_jsonl_gz(cut / "documents")
