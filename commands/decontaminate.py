@@ -102,6 +102,8 @@ def decontaminate(
     from jinglian.corpus.writers import document_writer
 
     with user_errors():
+        if mode not in ("drop", "cut"):
+            raise ValueError(f"--mode must be drop or cut, not {mode!r}")
         files = expand_inputs(inputs)
         refuse_other_index(out, benchmarks, split_fields(item_fields), match_config(ngram, min_share, long_run))
         meta = prepare_index(out, benchmarks, split_fields(item_fields), match_config(ngram, min_share, long_run))

@@ -34,4 +34,8 @@ def prepare_index(out: Path, benchmarks: list[str], fields: list[str] | None = N
     items = [item for spec in benchmarks for item in read_benchmark(spec, fields)]
     if not items:
         raise ValueError(f"no benchmark items in {', '.join(benchmarks)}")
-    return ensure_index(items, index_dir(out), config or MatchConfig())
+    meta = ensure_index(items, index_dir(out), config or MatchConfig())
+    if meta["items"] == 0:
+        raise ValueError(f"no item of {', '.join(benchmarks)} is long enough to match "
+                         f"({len(items)} read, all under {(config or MatchConfig()).n} characters after normalization)")
+    return meta
