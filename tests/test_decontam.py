@@ -203,6 +203,9 @@ def test_cli_drop_and_cut(bench_dir, tmp_path):
     assert "chemistry_val/0 (6)" in write_report(cut).read_text(encoding="utf-8")
     bad = run_cli("decontaminate", docs, "--benchmarks", str(tmp_path / "missing.csv"), "--out", tmp_path / "x", check=False)
     assert bad.returncode == 2 and "missing.csv" in bad.stderr
+    (tmp_path / "tiny.jsonl").write_text('{"question": "选哪个"}\n', encoding="utf-8")
+    tiny = run_cli("decontaminate", docs, "--benchmarks", tmp_path / "tiny.jsonl", "--out", tmp_path / "y", check=False)
+    assert tiny.returncode == 2 and "long enough to match" in tiny.stderr
 
 
 def _cmd(inputs: list[Path], bench: Path, out: Path) -> list[str]:
