@@ -147,6 +147,7 @@ COMMAND_MODULES = [
     "jinglian.commands.dedup",
     "jinglian.commands.filter",
     "jinglian.commands.quality",
+    "jinglian.commands.decontaminate",
 ]
 
 

@@ -24,6 +24,8 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jinglian.corpus.decontam.report import contamination_section  # noqa: E402
+
 MAX_DOCS_PER_FOLDER = 20_000  # enough for a histogram; keeps the report fast on big runs
 NUMERIC_SKIP = {"source_line", "t2s_changed", "chars", "http_status", "charset_errors"}
 # Scores shown first when a run has them (filters write them into metadata); at most MAX_SCORE_PLOTS.
@@ -331,6 +333,7 @@ SECTIONS = [
     ("dedup", "Deduplication clusters", dedup_section),
     ("datasets", "Built datasets", datasets_section),
     ("training", "Training curves", training_section),
+    ("contamination", "Benchmark contamination", contamination_section),
 ]
 
 STYLE = """

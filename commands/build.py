@@ -24,6 +24,7 @@ ValRatio = Annotated[float, typer.Option("--val-ratio", help="Fraction of source
 Seed = Annotated[int, typer.Option(help="Seed of the train/validation split.")]
 Dedup = Annotated[bool, typer.Option("--dedup/--no-dedup", help="Write exact duplicate samples once.")]
 Hub = Annotated[str | None, typer.Option("--push-to-hub", help="Also push to this Hugging Face repo id (needs network).")]
+BenchmarksOpt = Annotated[list[str] | None, typer.Option("--benchmarks", help="Decontaminate: drop records containing items of these benchmark files/folders ([NAME=]PATH, repeat) to rejected.jsonl.", show_default=False)]
 NearDup = Annotated[float | None, typer.Option("--near-dup", help="Drop records whose prompt near-duplicates an earlier one (MinHash Jaccard >= J, e.g. 0.8).")]
 
 
@@ -68,7 +69,17 @@ def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dic
         fail("the books do not balance; see stats.json", code=1)
 
 
-def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, hub, near_dup) -> None:
+def _decontaminate(records: list, rejects: list, books, out: Path, benchmarks: list[str] | None, settings: dict) -> list:
+    """Records without those that contain benchmark items (counted and written to rejected.jsonl)."""
+    if not benchmarks:
+        return records
+    from jinglian.corpus.decontam.records import decontaminate_records
+
+    settings["benchmarks"] = benchmarks
+    return decontaminate_records(records, rejects, books, out, benchmarks)
+
+
+def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, hub, near_dup, benchmarks=None) -> None:
     from jinglian.formats.collect import collect
     from jinglian.formats.schema import parse_conversation
     from jinglian.formats.sft import build_dialogue_rows
@@ -81,8 +92,9 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
         tok = _tokenizer(tokenizer)
         tpl = get_template(template, tok)
         convs, rejects, books = collect(inputs, parse_conversation, on_error)
-        rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup)
         settings = {"kind": kind, "template": template, "strategy": strategy, "tokenizer": tokenizer, "max_length": max_length, "dedup": dedup}
+        convs = _decontaminate(convs, rejects, books, out, benchmarks, settings)
+        rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup)
         _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup)
 
 
@@ -92,6 +104,7 @@ def build_sft(
     template: Annotated[str, typer.Option(help="alpaca | chatml | tokenizer (the tokenizer's own chat_template).")] = "alpaca",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
+    benchmarks: BenchmarksOpt = None,
 ) -> None:
     """Instruction data → prompt/completion (the final answer trained; any history is context).
 
@@ -102,7 +115,7 @@ def build_sft(
     Reads Alpaca (instruction/input/output, optional system/history), OpenAI `messages` and ShareGPT
     `conversations`, as JSON arrays or JSONL.
     """
-    _dialogues("sft", inputs, out, template, "last", tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup)
+    _dialogues("sft", inputs, out, template, "last", tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup, benchmarks)
 
 
 @build_app.command("multiturn")
@@ -112,6 +125,7 @@ def build_multiturn(
     template: Annotated[str, typer.Option(help="chatml | alpaca | tokenizer.")] = "chatml",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
+    benchmarks: BenchmarksOpt = None,
 ) -> None:
     """Dialogues → multi-turn samples with one of the three strategies.
 
@@ -119,7 +133,7 @@ def build_multiturn(
 
         jinglian build multiturn sharegpt.jsonl --out mt --strategy expand --tokenizer tok/ --max-length 2048
     """
-    _dialogues("multiturn", inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup)
+    _dialogues("multiturn", inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup, benchmarks)
 
 
 @build_app.command("preference")
@@ -128,6 +142,7 @@ def build_preference(
     template: Annotated[str, typer.Option(help="chatml (conversational columns) | alpaca (string columns).")] = "chatml",
     margin: Annotated[bool, typer.Option("--margin/--no-margin", help="Add a `margin` column (score or rank difference).")] = False,
     on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, near_dup: NearDup = None, push_to_hub: Hub = None,
+    benchmarks: BenchmarksOpt = None,
 ) -> None:
     """Pairs or ranked lists → prompt/chosen/rejected for the reward model and DPO.
 
@@ -145,8 +160,9 @@ def build_preference(
     with user_errors():
         tpl = get_template(template)
         records, rejects, books = collect(inputs, parse_preference, on_error)
-        rows = build_preference_rows(records, tpl, books, margin)
         settings = {"kind": "preference", "template": template, "margin": margin}
+        records = _decontaminate(records, rejects, books, out, benchmarks, settings)
+        rows = build_preference_rows(records, tpl, books, margin)
         _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup)
 
 

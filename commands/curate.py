@@ -78,6 +78,8 @@ def curate(
     max_depth: Annotated[int, typer.Option(help="Crawl: links followed from a seed.")] = 8,
     delay: Annotated[float, typer.Option(help="Crawl: seconds between requests to one domain.")] = 1.0,
     allow_private: Annotated[bool, typer.Option(help="Crawl: allow private and loopback addresses.")] = False,
+    benchmarks: Annotated[list[str] | None, typer.Option("--benchmarks", help="Decontaminate against these benchmark files/folders ([NAME=]PATH, repeat); see `jinglian decontaminate --help`.", show_default=False)] = None,
+    decontam_mode: Annotated[str, typer.Option(help="Decontamination: drop (the document) | cut (the copied spans).")] = "drop",
 ) -> None:
     """The whole corpus pipeline: [crawl →] [extract →] normalize → filter → dedup → write."""
     from jinglian.corpus.curate import CurateOptions, curate_pipeline, curate_stages
@@ -104,6 +106,14 @@ def curate(
             threshold=threshold, index_dir=index, fmt=fmt, txt_mode=txt_mode, on_error=on_error,
             text_key=text_key, id_key=id_key,
         )
+        if benchmarks:
+            from jinglian.commands.decontaminate import refuse_other_index
+            from jinglian.corpus.decontam import prepare_index
+            from jinglian.corpus.decontam.index import MatchConfig
+
+            refuse_other_index(out, benchmarks, None, MatchConfig())
+            prepare_index(out, benchmarks)
+            opts.decontam_dir, opts.decontam_mode = out / "decontam", decontam_mode
         n_tasks = tasks or len(files)
         if not dedup:
             with task_progress(f"curate ({executor}, {min(workers, n_tasks)} workers)") as update:
@@ -132,6 +142,10 @@ def curate(
         console.print(f"submitted to Slurm; logs and stats will appear under {out / 'logs'}")
         return
     save_books(books, out, f"jinglian curate: {len(files)} file(s)")
+    if benchmarks:
+        from jinglian.commands.decontaminate import print_contamination
+
+        print_contamination(out)
     finish_run(books, out, wall)
 
 

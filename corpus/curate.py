@@ -1,7 +1,7 @@
 """The corpus pipeline behind ``jinglian curate``: plain lists of datatrove steps.
 
     web pages (WARC/WET/HTML) ─► read_web ─► extract ─┐
-    documents (JSONL/Parquet/txt) ─► read ────────────┴─► normalize ─► filters ─► dedup ─► write
+    documents (JSONL/Parquet/txt) ─► read ────────────┴─► normalize ─► filters ─► [decontaminate] ─► dedup ─► write
 
 Without dedup this is one pipeline. With dedup it is the four stages of
 :mod:`jinglian.corpus.dedup.runner`: the first runs everything up to the MinHash signatures and
@@ -38,6 +38,8 @@ class CurateOptions:
     on_error: str = "fail"
     text_key: str = "text"
     id_key: str = "id"
+    decontam_dir: Path | None = None  # OUT/decontam with a built index: run the decontaminate step
+    decontam_mode: str = "drop"
 
     def dedup_config(self):
         """The dedup settings of this run (the LSH layout follows the threshold)."""
@@ -64,6 +66,10 @@ def source_steps(files: list[str], opts: CurateOptions, rejects: str) -> list[Pi
         from jinglian.corpus.filters import filter_steps
 
         steps += filter_steps(opts.profile, rejects_dir=rejects)
+    if opts.decontam_dir:
+        from jinglian.corpus.decontam.step import Decontaminate
+
+        steps.append(Decontaminate(opts.decontam_dir / "index", opts.decontam_mode, rejects, opts.decontam_dir / "matches"))
     return steps
 
 

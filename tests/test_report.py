@@ -17,7 +17,7 @@ def test_report_of_a_curate_run(cli, sample_jsonl, tmp_path, open_in_browser):
 
     errors, sections = open_in_browser(page, run / "report.png")
     assert errors == []
-    assert sections == ["crawl", "extraction", "funnel", "cleaning", "documents", "dedup", "datasets", "training"]
+    assert sections == ["crawl", "extraction", "funnel", "cleaning", "documents", "dedup", "datasets", "training", "contamination"]
     assert (run / "report.png").stat().st_size > 10_000
 
 
