@@ -32,7 +32,9 @@ DEFAULT_NGRAM = 5  # Han characters per shingle; chosen by bench/dedup.py (see b
 # Version of what dedup_key keeps and how shingles are hashed: recorded in an index, so an index
 # built by a jinglian whose keys differ is refused instead of silently missing its duplicates.
 KEY_VERSION = 1
-SCHEME = "oph-od-v1"  # one-permutation MinHash with optimal densification (minhash.py)
+# one-permutation MinHash with optimal densification (minhash.py); v2: every key is shingled in
+# both n-gram sizes (v1 picked one size by the key's length, so pairs across the cut never met)
+SCHEME = "oph-od-v2"
 
 _M_POLY = np.uint64(0x9E3779B97F4A7C15)
 _M_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
