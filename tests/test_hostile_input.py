@@ -205,3 +205,38 @@ def test_filter_stops_on_a_lone_surrogate_with_file_line_and_field(cli, tmp_path
     proc = cli("filter", src, "--out", tmp_path / "out", "--workers", "1", check=False)
     assert proc.returncode == 2
     assert f"{src}:2: field 'text': lone surrogate" in proc.stdout + proc.stderr
+
+
+# -- issue 21, item 6: every regex of the corpus steps, on the inputs that make backtracking explode --
+
+AUDITED_MODULES = [
+    "jinglian.corpus.filters.spam", "jinglian.corpus.filters.pii", "jinglian.corpus.filters.lines",
+    "jinglian.corpus.filters.pagetypes", "jinglian.corpus.filters.textstats", "jinglian.corpus.filters.blocklists",
+    "jinglian.corpus.filters.urls", "jinglian.corpus.filters.heuristics", "jinglian.corpus.normalize",
+    "jinglian.corpus.langid", "jinglian.corpus.dedup.shingles", "jinglian.corpus.readers",
+]
+
+
+def _module_patterns():
+    import importlib
+    import re
+
+    for name in AUDITED_MODULES:
+        for attr, value in vars(importlib.import_module(name)).items():
+            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
+                yield f"{name.rsplit('.', 1)[-1]}.{attr}", value
+
+
+def _long_runs(n: int):
+    rng = random.Random(2)
+    yield "".join(rng.choice("0123456789abcdef") for _ in range(n))
+    for unit in ("a", "a.", "a-", "1", "1-", "a@", " ", "中", "中文 ", "(0", "12345体", "2020-01-19 "):
+        yield unit * (n // len(unit)) + "x"
+
+
+@pytest.mark.parametrize("name,pattern", list(_module_patterns()), ids=[n for n, _ in _module_patterns()])
+def test_every_regex_on_page_text_is_linear(name, pattern):
+    for text in _long_runs(50_000):
+        with cpu_budget(len(text)):
+            pattern.findall(text)
+            pattern.match(text)
