@@ -7,6 +7,9 @@ import json
 
 from datasets import load_from_disk
 
+from jinglian.formats.collect import collect
+from jinglian.formats.preference import parse_preference
+
 
 def _write(path, lines: list[str]):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -38,16 +41,20 @@ def test_a_repeated_response_at_two_ranks_is_rejected_not_turned_into_contradict
 
 
 def test_nan_and_boolean_scores_stop_the_build_with_file_line_and_field(cli, tmp_path):
+    src = _write(tmp_path / "bad.jsonl", [
+        '{"prompt": "好", "chosen": "甲", "rejected": "乙"}',
+        '{"prompt": "问", "responses": ["甲", "乙", "丙"], "scores": [NaN, 2, 1]}',
+    ])
+    proc = cli("build", "preference", src, "--out", tmp_path / "o", check=False)
+    assert proc.returncode == 2 and f"{src}:2: field 'scores[0]': nan is not a finite number" in proc.stderr
     for line, field in [
-        ('{"prompt": "问", "responses": ["甲", "乙", "丙"], "scores": [NaN, 2, 1]}', "scores[0]"),
         ('{"prompt": "问", "responses": ["甲", "乙"], "scores": [true, false]}', "scores[0]"),
         ('{"prompt": "问", "responses": ["甲", "乙"], "scores": [1, Infinity]}', "scores[1]"),
         ('{"prompt": "问", "chosen": "甲", "rejected": "乙", "margin": NaN}', "margin"),
     ]:
-        src = _write(tmp_path / "bad.jsonl", ['{"prompt": "好", "chosen": "甲", "rejected": "乙"}', line])
-        proc = cli("build", "preference", src, "--out", tmp_path / "o", check=False)
-        assert proc.returncode == 2, line
-        assert f"{src}:2: field '{field}'" in proc.stderr, (line, proc.stderr)
+        src = _write(tmp_path / "bad.jsonl", [line])
+        _, rejects, _ = collect([str(src)], parse_preference, "skip")
+        assert rejects[0].where == f"{src}:1" and rejects[0].detail.startswith(f"field '{field}'"), line
 
 
 def test_a_blank_final_user_turn_is_not_an_rl_prompt(cli, tmp_path):

@@ -29,6 +29,7 @@ from jinglian.corpus.filters.pii import redact
 from jinglian.corpus.langid import LanguageID
 from jinglian.corpus.normalize import Normalizer
 from jinglian.corpus.readers import DocumentReader, InputError
+from jinglian.corpus.writers import document_writer
 
 # Generous: a linear step handles 200k characters in well under a second; a quadratic one needs
 # minutes (URL_RE: 36.8 s at 40k characters before issue 21).
@@ -117,8 +118,24 @@ def test_random_records_through_the_reader_are_documents_or_named_rejects(tmp_pa
         assert err.line == 1 and err.reason and str(err).startswith(f"{path}:1: ")
         return
     assert len(docs) == 1
-    doc = docs[0]
-    json.dumps({"text": doc.text, "metadata": doc.metadata}, ensure_ascii=False).encode("utf-8")  # writable
+    out = tmp_path_factory.mktemp("w")
+    for fmt in ("jsonl", "parquet"):  # what the reader admits, the writers write
+        with document_writer(out / fmt, fmt) as writer:
+            writer.write(docs[0])
+
+
+def test_the_reader_and_writer_on_a_1mb_line_and_20k_short_records(tmp_path):
+    rng = random.Random(3)
+    big = "".join(rng.choice("0123456789abcdef中文，。") for _ in range(1_000_000))
+    lines = [json.dumps({"text": big}, ensure_ascii=False)] + [json.dumps({"text": f"短句{i}。"}) for i in range(20_000)]
+    src = tmp_path / "big.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with cpu_budget(src.stat().st_size):
+        docs = list(DocumentReader([str(src)]).run())
+        with document_writer(tmp_path / "out", "jsonl") as writer:
+            for doc in docs:
+                writer.write(doc)
+    assert len(docs) == 20_001 and docs[0].metadata["source_line"] == 1
 
 
 @pytest.mark.parametrize("text", ["", " ", "\n\n\t \u3000", "\x00\x01", "😀😀😀", "\ud83d"])
