@@ -69,7 +69,7 @@ def bucket_of(length: int) -> int:
     return next((i for i, edge in enumerate(BUCKETS[1:]) if length < edge), len(BUCKETS) - 2)
 
 
-def evaluate_short(n_pairs: int = 3000, seed: int = 0, short_below: int | None = None) -> list[str]:
+def evaluate_short(n_pairs: int = 3000, seed: int = 0) -> list[str]:
     """Markdown lines: recall at 3-gram J >= 0.8 and pairs below J 0.5, per length bucket and config."""
     from jinglian.corpus.dedup.api import find_duplicates
     from jinglian.corpus.dedup.clusters import UnionFind
@@ -79,11 +79,10 @@ def evaluate_short(n_pairs: int = 3000, seed: int = 0, short_below: int | None =
     texts, planted = short_corpus(n_pairs, seed)
     true_j = [three_gram_jaccard(texts[a], texts[b]) for a, b in planted]
     length = [len(dedup_key(texts[a])) for a, _ in planted]
-    rule = DedupConfig(short_below=short_below) if short_below else DedupConfig()
     configs = {
         "5-grams": DedupConfig(short_below=0),
         "3-grams": DedupConfig(ngram=3, short_below=0),
-        f"rule: 3 below {rule.short_below}, else 5": rule,
+        "3- and 5-grams (default)": DedupConfig(),
     }
     lines = [
         f"short texts: {n_pairs} texts and a second edition of each (s2t, punctuation, variant "
@@ -118,6 +117,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--pairs", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--short-below", type=int, help="the rule's length, to compare (default: the config's)")
     args = parser.parse_args()
-    print("\n".join(evaluate_short(args.pairs, args.seed, args.short_below)))
+    print("\n".join(evaluate_short(args.pairs, args.seed)))

@@ -24,8 +24,8 @@ Example:
     jinglian sample docs.jsonl && jinglian dedup docs.jsonl --out deduped --index corpus-index
 
 Exact duplicates (same text once normalized: NFKC, 繁→简, lower case, punctuation and whitespace
-removed) and near-duplicates (MinHash LSH on character 5-grams of that text, 3-grams for texts
-under --short-below characters, estimated Jaccard >= --threshold) are removed; the earliest document in input order (files in the order given, then
+removed) and near-duplicates (MinHash LSH on the character 3-grams and 5-grams of that text,
+estimated Jaccard >= --threshold) are removed; the earliest document in input order (files in the order given, then
 line order) survives. Writes OUT/documents/, OUT/rejected/dedup/ (each with `duplicate_of` and
 `dedup_jaccard`), OUT/stats.json and OUT/dedup/ (work files, summary.json, logs). With --index, the
 input is also deduplicated against every batch indexed before, and what it keeps is added.
@@ -56,9 +56,9 @@ def dedup(
         bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")
     ] = True,
     ngram: Annotated[int, typer.Option(help="Characters per shingle.")] = 5,
-    short_ngram: Annotated[int, typer.Option(help="Characters per shingle for short texts.")] = 3,
+    short_ngram: Annotated[int, typer.Option(help="Second shingle size, for short texts (every text gets both).")] = 3,
     short_below: Annotated[
-        int, typer.Option(help="Texts shorter than this (letters and digits) use --short-ngram; 0: off.")
+        int, typer.Option(help="0: --ngram shingles only; any other value: --ngram and --short-ngram shingles.")
     ] = SHORT_BELOW,
     bands: Annotated[
         int | None, typer.Option(help="LSH bands (default: chosen from --threshold; 16 at 0.7).")

@@ -28,7 +28,7 @@ def export(
     from datasets.utils.logging import disable_progress_bar
 
     from jinglian.corpus.readers import PARQUET_SUFFIXES, expand_inputs
-    from jinglian.formats.export import dataset_card
+    from jinglian.formats.export import dataset_card, write_documents_parquet
 
     disable_progress_bar()
     with user_errors():
@@ -52,7 +52,7 @@ def export(
             (out / "export.json").write_text(json.dumps({"rows": ds.num_rows, "characters": chars, "sources": files},
                                                         ensure_ascii=False, indent=2))
         elif fmt == "parquet":
-            ds.to_parquet(str(out / "corpus.parquet"))
+            write_documents_parquet(ds, out / "corpus.parquet")
         else:
             ds.to_json(str(out / "corpus.jsonl"), force_ascii=False)
     console.print(f"exported {ds.num_rows} documents ({fmt}) to {out}", soft_wrap=True, highlight=False)

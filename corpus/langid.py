@@ -65,6 +65,9 @@ def fasttext_predict(model, text: str, k: int = 1) -> list[tuple[str, float]]:
     with ``np.array(copy=False)``, which numpy 2 rejects.
     """
     line = text.replace("\n", " ").replace("\r", " ")
+    # fastText takes UTF-8: a lone surrogate (a truncated emoji) cannot be encoded and the binding
+    # raised a TypeError; it carries no language, so it becomes U+FFFD
+    line = line.encode("utf-8", "replace").decode("utf-8")
     pairs = model.f.predict(line + "\n", k, 0.0, "strict")
     return [(label.removeprefix("__label__"), float(prob)) for prob, label in pairs]
 

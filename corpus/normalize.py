@@ -26,7 +26,7 @@ _PRIVATE_BASE = 0xF0000  # Supplementary Private Use Area-A: never in real text,
 _PROTECT = str.maketrans({c: chr(_PRIVATE_BASE + i) for i, c in enumerate(CHINESE_PUNCTUATION)})
 _RESTORE = str.maketrans({chr(_PRIVATE_BASE + i): c for i, c in enumerate(CHINESE_PUNCTUATION)})
 
-# Zero-width and bidi marks, soft hyphen, BOM, and C0/C1 controls except newline and tab.
+# Zero-width and bidi marks, soft hyphen, BOM, C0/C1 controls except newline and tab, surrogates.
 _INVISIBLE = (
     [0x00AD, 0x034F, 0x061C, 0x180E, 0xFEFF]
     + list(range(0x200B, 0x2010))
@@ -34,6 +34,7 @@ _INVISIBLE = (
     + list(range(0x2060, 0x2070))
     + [c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)]
     + list(range(0x7F, 0xA0))
+    + list(range(0xD800, 0xE000))  # lone surrogates (half an emoji): not Unicode, cannot be written
 )
 _REMOVE_INVISIBLE = dict.fromkeys(_INVISIBLE)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,11 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
 PARQUET_SUFFIXES = (".parquet",)
 TEXT_SUFFIXES = (".txt", ".txt.gz")
 SUPPORTED_SUFFIXES = JSONL_SUFFIXES + PARQUET_SUFFIXES + TEXT_SUFFIXES
+# A lone surrogate ("\ud83d": half of an emoji cut by a truncating exporter) is valid JSON but not
+# Unicode: no step can encode it as UTF-8, so it would stop the run wherever it is first written.
+# It can only come from a \uD8xx-\uDFxx escape, so the raw line is checked before the record.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InputError(Exception):
@@ -71,6 +77,40 @@ def _decode(raw: bytes, path: str, line: int) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(path, line, "invalid_utf8", f"invalid UTF-8 at byte {err.start} of the line") from None
+
+
+def _metadata(value, path: str, line: int) -> dict:
+    """A record's ``metadata`` as a dict: an object, or the JSON text of one (what a Parquet export
+    by ``datasets`` holds when it typed the column as Json); None or absent is empty."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as err:
+            raise InputError(path, line, "bad_metadata", f"field 'metadata': a string that is not JSON ({err.msg})") from None
+    if not isinstance(value, dict):
+        raise InputError(path, line, "bad_metadata", f"field 'metadata': expected an object, got {type(value).__name__}")
+    return dict(value)
+
+
+def _check_surrogates(value, path: str, line: int, name: str = "") -> None:
+    """Raise an InputError naming the first field that holds a lone surrogate."""
+    if isinstance(value, str):
+        found = LONE_SURROGATE.search(value)
+        if found:
+            raise InputError(
+                path, line, "lone_surrogate",
+                f"field '{name}': lone surrogate U+{ord(found.group()):04X} at character {found.start()} "
+                "(half of a UTF-16 pair, e.g. a truncated emoji: not valid Unicode)",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_surrogates(key, path, line, name)
+            _check_surrogates(item, path, line, f"{name}.{key}" if name else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_surrogates(item, path, line, f"{name}[{i}]")
 
 
 class DocumentReader(AccountedStep):
@@ -130,7 +170,10 @@ class DocumentReader(AccountedStep):
                     continue
                 seen_any = True
                 try:
-                    yield self._from_record(self._parse_json(raw, path, lineno), path, lineno)
+                    record = self._parse_json(raw, path, lineno)
+                    if _SURROGATE_ESCAPE.search(raw):
+                        _check_surrogates(record, path, lineno)
+                    yield self._from_record(record, path, lineno)
                 except InputError as err:
                     err.raw = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
                     yield err
@@ -156,8 +199,11 @@ class DocumentReader(AccountedStep):
             raise InputError(path, lineno, "text_not_string", f"field '{self.text_key}': expected a string, got {type(text).__name__}")
         if not text.strip():
             raise InputError(path, lineno, "empty_text", f"field '{self.text_key}': empty")
-        metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+        metadata = _metadata(record.get("metadata"), path, lineno)
         metadata |= {k: v for k, v in record.items() if k not in (self.text_key, self.id_key, "metadata", "media")}
+        # where the record came from, so that a step further on can name it in its rejects
+        metadata.setdefault("source_file", path)
+        metadata.setdefault("source_line", lineno)
         doc_id = record.get(self.id_key)
         return Document(text=text, id=str(doc_id) if doc_id is not None else f"{path}/{lineno}", metadata=metadata)
 

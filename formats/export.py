@@ -83,6 +83,33 @@ def save_dataset(
     return counts
 
 
+def write_documents_parquet(ds, path: Path) -> None:
+    """Documents as Parquet with ``metadata`` a struct column, as datatrove's ParquetWriter writes it.
+
+    ``datasets`` types a metadata column whose keys differ between documents as ``Json``, which
+    Parquet stores as JSON text: other tools (and jinglian's reader before issue 25) then see a
+    string, not url and scores. A struct holds the union of the keys (null where a document has
+    none); only when one key has two incompatible types is the JSON text kept (the reader parses it).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = ds.data.table if ds._indices is None else ds.flatten_indices().data.table
+    column = table.column("metadata") if "metadata" in table.column_names else None
+    if column is not None and isinstance(column.type, pa.BaseExtensionType):  # Json: the text itself
+        # parsed with json.loads: datasets' own Json decoding turns 0.7 into 0.7000000000000001
+        texts = pa.chunked_array([chunk.storage for chunk in column.chunks]).to_pylist()
+        try:
+            struct = pa.array([json.loads(t) if t is not None else None for t in texts])
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            struct = None  # a key with two incompatible types: keep the JSON text
+        if struct is not None:
+            table = table.set_column(table.column_names.index("metadata"), "metadata", struct)
+            pq.write_table(table.replace_schema_metadata(None), str(path))
+            return
+    ds.to_parquet(str(path))
+
+
 def dataset_card(stats: dict[str, Any], columns: list[str]) -> str:
     s = stats["settings"]
     lines = [

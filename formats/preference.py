@@ -9,7 +9,9 @@ Accepted records (auto-detected):
 * ranked: the same prompt fields plus ``"responses": [best, ..., worst]`` and optionally
   ``"scores"`` (higher is better; responses are ordered by it). K responses give the K·(K−1)/2
   pairs (InstructGPT); the margin of a pair is the score difference, or the rank difference
-  without scores. Tied scores and identical responses give no pair (counted in the notes).
+  without scores. Tied scores and identical responses give no pair (counted in the notes); one
+  response listed at two ranks with another between them is rejected (``contradictory_ranking``:
+  it would give A > B and B > A), and scores must be finite numbers (not NaN, not true/false).
 
 A pair record whose chosen and rejected are the same text (after trimming whitespace) is
 rejected: it carries no preference and only adds noise to a Bradley-Terry or DPO loss. Exact
@@ -24,6 +26,7 @@ assistant message each) for ``chatml``/``tokenizer`` templates, which TRL's ``Re
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,10 +79,18 @@ def parse_preference(loc: Located) -> PreferenceRecord:
     rejected = response_text(loc, rec.get("rejected"), "rejected")
     if chosen.strip() == rejected.strip():
         raise loc.error("identical_pair", "field 'rejected': identical to 'chosen' (no preference to learn)")
-    margin = rec.get("margin", 0.0)
-    if not isinstance(margin, int | float) or isinstance(margin, bool):
-        raise loc.error("bad_margin", f"field 'margin': expected a number, got {type(margin).__name__}")
+    margin = _number(loc, rec.get("margin", 0.0), "margin", "bad_margin")
     return PreferenceRecord(messages, system, [(chosen, rejected, float(margin))], loc.where)
+
+
+def _number(loc: Located, value: object, name: str, reason: str) -> float:
+    """A finite number: booleans (JSON true/false) and NaN/Infinity (which Python's json accepts)
+    are not scores, and a NaN margin or score silently turns a loss into NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise loc.error(reason, f"field '{name}': expected a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise loc.error(reason, f"field '{name}': {value} is not a finite number")
+    return float(value)
 
 
 def _ranked(loc: Located, rec: dict, messages: list[Message], system: str | None) -> PreferenceRecord:
@@ -89,11 +100,25 @@ def _ranked(loc: Located, rec: dict, messages: list[Message], system: str | None
     texts = [response_text(loc, r, f"responses[{i}]") for i, r in enumerate(responses)]
     scores = rec.get("scores")
     if scores is None:
-        ranked = [(t, float(-i)) for i, t in enumerate(texts)]  # best first: rank difference as margin
+        values = [float(-i) for i in range(len(texts))]  # best first: rank difference as margin
     else:
-        if not (isinstance(scores, list) and len(scores) == len(texts) and all(isinstance(s, int | float) for s in scores)):
+        if not (isinstance(scores, list) and len(scores) == len(texts)):
             raise loc.error("bad_scores", "field 'scores': expected one number per response")
-        ranked = sorted(zip(texts, map(float, scores), strict=True), key=lambda p: -p[1])
+        values = [_number(loc, s, f"scores[{i}]", "bad_scores") for i, s in enumerate(scores)]
+    # One response at two ranks (or scores) with another response between them would be both
+    # better and worse than it: pairs A > B and B > A. Nothing between: the copies give no pair.
+    first: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        j = first.setdefault(text.strip(), i)
+        low, high = sorted((values[i], values[j]))
+        if j != i and any(low < v < high and t.strip() != text.strip() for t, v in zip(texts, values, strict=True)):
+            raise loc.error(
+                "contradictory_ranking",
+                f"field 'responses[{i}]': repeats responses[{j}] at another "
+                f"{'score' if scores is not None else 'rank'}, with another response between them "
+                "(it would be both better and worse than that one)",
+            )
+    ranked = sorted(zip(texts, values, strict=True), key=lambda p: -p[1])
     record = PreferenceRecord(messages, system, [], loc.where)
     for i in range(len(ranked)):
         for j in range(i + 1, len(ranked)):

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinglian.formats.collect import Books
 from jinglian.formats.preference import parse_preference, parse_prompt
-from jinglian.formats.schema import ROLE_ALIASES, Located, Message, parse_conversation
+from jinglian.formats.schema import ROLE_ALIASES, Located, Message, NothingToTrain, parse_conversation
 from jinglian.formats.templates import Template
 
 
@@ -39,7 +39,16 @@ def _reference_after(turns: object, n_kept: int) -> str:
 def parse_any_prompt(loc: Located) -> PromptRecord:
     """A prompt from any record: message lists keep the whole history up to the last user turn,
     and prompt-only records (a ``messages``/``conversations`` list ending on a user turn, an
-    instruction without output) are accepted."""
+    instruction without output) are accepted. A prompt whose last user turn is blank is dropped
+    (reason ``blank_prompt``): the policy would be asked nothing."""
+    record = _parse_any_prompt(loc)
+    if not record.prompt or not record.prompt[-1].content.strip():
+        where = (loc.path, loc.line) if loc.line is not None else (f"{loc.path}[{loc.index}]", None)
+        raise NothingToTrain(*where, "blank_prompt", "the last user turn is blank: no prompt to give the policy")
+    return record
+
+
+def _parse_any_prompt(loc: Located) -> PromptRecord:
     rec = loc.record
     if isinstance(rec, dict) and ("chosen" in rec or "responses" in rec):
         pref = parse_preference(loc)
@@ -60,7 +69,9 @@ def parse_any_prompt(loc: Located) -> PromptRecord:
 
 
 def build_prompt_rows(records: list[PromptRecord], template: Template, books: Books) -> list[dict[str, Any]]:
-    seen: set[str] = set()
+    """One row per distinct prompt; of duplicates the first is kept, with the first reference any
+    copy has (a copy without a reference must not cost the prompt the one another copy gives)."""
+    seen: dict[str, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     for rec in records:
         head = [{"role": "system", "content": rec.system}] if rec.system else []
@@ -68,9 +79,12 @@ def build_prompt_rows(records: list[PromptRecord], template: Template, books: Bo
         key = json.dumps([[m["role"], m["content"].strip()] for m in conv], ensure_ascii=False)
         if key in seen:
             books.dropped_samples["duplicate"] += 1
+            kept = seen[key]
+            if not kept["reference"].strip() and rec.reference.strip():
+                kept["reference"] = rec.reference
             continue
-        seen.add(key)
         prompt: Any = template.text(rec.prompt, rec.system) if template.name == "alpaca" else conv
-        rows.append({"prompt": prompt, "reference": rec.reference, "source": rec.source})
+        seen[key] = {"prompt": prompt, "reference": rec.reference, "source": rec.source}
+        rows.append(seen[key])
     books.samples = len(rows)
     return rows

@@ -87,26 +87,25 @@ def test_an_index_from_before_the_fingerprint_is_refused(tmp_path):
         DedupIndex.open(index, DedupConfig())
 
 
-def test_short_keys_use_3_grams_long_keys_5_grams():
+def test_every_key_is_shingled_in_3_and_5_grams():
     config = DedupConfig()
-    assert config.ngram_for(SHORT_BELOW - 1) == 3 and config.ngram_for(SHORT_BELOW) == 5
+    assert config.ngrams == (3, 5) and DedupConfig(short_below=0).ngrams == (5,)
     hasher = MinHasher(config)
     keys = [dedup_key(text(i, n)) for i, n in enumerate([4, 30, SHORT_BELOW - 1, SHORT_BELOW, 700])]
-    sigs, has = hasher.signatures(keys)  # the batch path splits by length; must equal one at a time
+    sigs, has = hasher.signatures(keys)  # the batch path must equal one key at a time
     assert has.all()
     for key, sig in zip(keys, sigs, strict=True):
         assert (hasher.signature(key) == sig).all()
     assert hasher.signatures(["你好"])[1].tolist() == [False]  # shorter than one 3-gram: exact only
 
 
-def test_two_editions_of_a_short_poem_are_duplicates_with_the_rule_only():
-    """One variant character in a 28-character poem: 3-gram J 0.79, 5-gram J 0.66 (< threshold 0.7)."""
+def test_two_editions_of_a_short_poem_are_duplicates():
+    """One variant character in a 20-character poem: 3-gram J 0.71, 5-gram J 0.68, both sizes 0.70."""
     poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
     edition = opencc.OpenCC("s2t").convert(poem).replace("，", ", ").replace("明月光", "看月光")
     other = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
     found = find_duplicates([poem, edition, other])
     assert [(d.index, d.of) for d in found] == [(1, 0)]
-    assert find_duplicates([poem, edition, other], DedupConfig(short_below=0)) == []
 
 
 def test_run_dedup_records_the_rule_in_a_new_index(tmp_path):
@@ -114,3 +113,14 @@ def test_run_dedup_records_the_rule_in_a_new_index(tmp_path):
     run_dedup([data], tmp_path / "out", index_dir=tmp_path / "index")
     recorded = json.loads((tmp_path / "index" / "index.json").read_text())["config"]
     assert recorded["t2s"] is True and recorded["short_ngram"] == 3 and recorded["short_below"] == SHORT_BELOW
+
+
+@pytest.mark.parametrize("n", [SHORT_BELOW - 2, SHORT_BELOW - 1, 250, 700])
+def test_near_duplicates_pair_at_any_length_including_across_the_old_3_5_gram_cut(n):
+    """Issue 21.4: a 398-character text and the same plus two characters (J 0.995) were both kept,
+    because one was shingled in 3-grams and the other in 5-grams."""
+    base = text(21, n)
+    longer = base + "又见"
+    assert len(dedup_key(base)) == n and len(dedup_key(longer)) == n + 2
+    found = find_duplicates([base, longer, text(22, n)])
+    assert [(d.index, d.of) for d in found] == [(1, 0)] and found[0].jaccard > 0.9

@@ -1,8 +1,8 @@
 """Deduplicate a list of strings in memory: near-duplicate prompts in SFT and preference data.
 
 Same keys, shingles, signatures, buckets and clusters as the corpus stages, without files or an
-executor. Short texts (prompts, titles) are shingled in 3-grams by the config's length rule
-(``DedupConfig.short_below``); texts shorter than one shingle are compared exactly.
+executor. Every text is shingled in 3-grams and 5-grams (``DedupConfig.ngrams``), which short texts
+(prompts, titles) need; texts shorter than one shingle are compared exactly.
 """
 
 from __future__ import annotations

@@ -34,10 +34,12 @@ from jinglian.corpus.dedup.shingles import (
 )
 
 _LOW32 = np.uint64(0xFFFFFFFF)
-SHORT_NGRAM = 3  # characters per shingle below SHORT_BELOW (bench/dedup.py, short-text set)
-# Key length (letters and digits) under which SHORT_NGRAM applies. bench/dedup_short.py, recall at
-# true 3-gram J >= 0.8: 0.933 with 5-grams throughout, 0.983 / 0.991 / 0.993 with the rule at
-# 250 / 400 / 600; bench/dedup.py's long documents (keys > 550 characters) stay on 5-grams.
+SHORT_NGRAM = 3  # the second shingle size, for short texts' sake (bench/dedup_short.py)
+# Until issue 21 a key under SHORT_BELOW characters was shingled in SHORT_NGRAM-grams and a longer
+# one in 5-grams, so a 398- and a 400-character copy of one text (J 0.995) never met: a pair across
+# any length cut is compared on two different shingle sets. Now every key is shingled in both
+# sizes (the union of its 3-grams and 5-grams, hashed apart), so there is no cut; SHORT_BELOW only
+# switches this on (> 0) or off (0: ngram-grams only), and is kept so that an index records it.
 SHORT_BELOW = 400
 _PROBES = 64  # probe steps tried per empty bin before a linear scan (only tiny documents get there)
 
@@ -50,10 +52,12 @@ class DedupConfig:
     n-gram rule, number of values, seed, scheme); the band layout, threshold and max_checks may
     change from run to run, since band keys are computed from the stored signatures.
 
-    ngram: characters per shingle for keys of at least ``short_below`` characters; shorter keys
-    (poems, titles, questions, prompts) use ``short_ngram``: one edited character removes
-    ``n`` of the ~``len`` shingles, so 5-grams of a 28-character poem lose a fifth of the set to one
-    variant character. ``short_below = 0`` uses ``ngram`` for every key. t2s: compare 繁 and 简 as
+    ngram, short_ngram: characters per shingle; every key is shingled in both sizes (the union of
+    the two sets). Short texts (poems, titles, questions, prompts) need the short size: one edited
+    character removes ``n`` of the ~``len`` shingles, so 5-grams of a 28-character poem lose a fifth
+    of the set to one variant character; long texts need the long one for precision. Both for every
+    key, not one by length: a length cut left pairs across it unmatched (issue 21).
+    ``short_below = 0`` uses ``ngram`` alone for every key. t2s: compare 繁 and 简 as
     one (OpenCC t2s in the key). bands x rows: the LSH layout (bands * rows = num_perm), the
     detection S-curve is ``1 - (1 - J**rows)**bands`` before verification. threshold: a candidate
     pair is a duplicate when the signature-estimated Jaccard is at least this (so pairs far below
@@ -92,9 +96,12 @@ class DedupConfig:
             "scheme": SCHEME,
         }
 
-    def ngram_for(self, length: int) -> int:
-        """Characters per shingle for a key of ``length`` characters."""
-        return self.short_ngram if length < self.short_below else self.ngram
+    @property
+    def ngrams(self) -> tuple[int, ...]:
+        """The shingle sizes every key is shingled in (the same for every length)."""
+        if not self.short_below or self.short_ngram == self.ngram:
+            return (self.ngram,)
+        return (self.short_ngram, self.ngram)
 
     @classmethod
     def for_threshold(cls, threshold: float, num_perm: int = 112, **kwargs) -> DedupConfig:
@@ -191,18 +198,15 @@ class MinHasher:
         return sigs, has
 
     def _batch_hashes(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Shingle hashes of many keys, each key with the n-gram size of its length."""
-        cfg = self.config
-        lengths = np.fromiter((len(key) for key in keys), dtype=np.int64, count=len(keys))
-        short = lengths < cfg.short_below
-        if cfg.short_ngram == cfg.ngram or not short.any():
-            return batch_shingle_hashes(keys, cfg.ngram, cfg.seed)
-        hashes, doc = [], []
-        for n, rows in ((cfg.short_ngram, np.flatnonzero(short)), (cfg.ngram, np.flatnonzero(~short))):
-            h, d = batch_shingle_hashes([keys[i] for i in rows.tolist()], n, cfg.seed)
-            hashes.append(h)
-            doc.append(rows[d])
-        return np.concatenate(hashes), np.concatenate(doc)
+        """Shingle hashes of many keys, in every size of ``config.ngrams``."""
+        parts = [batch_shingle_hashes(keys, n, self._seed(n)) for n in self.config.ngrams]
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([h for h, _ in parts]), np.concatenate([d for _, d in parts])
+
+    def _seed(self, n: int) -> int:
+        """A seed per shingle size, so that a 3-gram and a 5-gram never share a hash by design."""
+        return self.config.seed + 1_000_003 * n
 
     def _densify(self, sig: np.ndarray, filled: np.ndarray) -> np.ndarray:
         out = sig.copy()
@@ -218,8 +222,8 @@ class MinHasher:
 
     def signature(self, key: str) -> np.ndarray | None:
         """Signature of a dedup key (see :func:`~jinglian.corpus.dedup.shingles.dedup_key`)."""
-        n = self.config.ngram_for(len(key))
-        return self.signature_of_hashes(shingle_hashes(key, n, self.config.seed))
+        hashes = [shingle_hashes(key, n, self._seed(n)) for n in self.config.ngrams]
+        return self.signature_of_hashes(np.concatenate(hashes))
 
     def band_keys(self, sigs: np.ndarray, band: int) -> np.ndarray:
         """uint64 key of band ``band`` for each row of ``sigs`` (n x k): equal rows, equal key."""

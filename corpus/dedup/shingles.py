@@ -32,7 +32,9 @@ DEFAULT_NGRAM = 5  # Han characters per shingle; chosen by bench/dedup.py (see b
 # Version of what dedup_key keeps and how shingles are hashed: recorded in an index, so an index
 # built by a jinglian whose keys differ is refused instead of silently missing its duplicates.
 KEY_VERSION = 1
-SCHEME = "oph-od-v1"  # one-permutation MinHash with optimal densification (minhash.py)
+# one-permutation MinHash with optimal densification (minhash.py); v2: every key is shingled in
+# both n-gram sizes (v1 picked one size by the key's length, so pairs across the cut never met)
+SCHEME = "oph-od-v2"
 
 _M_POLY = np.uint64(0x9E3779B97F4A7C15)
 _M_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -82,9 +84,11 @@ def strip_to_words(text: str) -> str:
     """``text`` without punctuation, symbols, whitespace and invisible marks (``[\\W_]+`` removed).
 
     A numpy lookup over the code points: ~5x faster than the regular expression on Chinese text.
+    ``surrogatepass`` everywhere here: a lone surrogate (a truncated emoji) is not a letter and is
+    dropped like punctuation instead of stopping the run with an encode error.
     """
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    return codes[_is_word_table()[codes]].tobytes().decode("utf-32-le")
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return codes[_is_word_table()[codes]].tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def dedup_key(text: str, *, t2s: bool = True) -> str:
@@ -97,12 +101,12 @@ def dedup_key(text: str, *, t2s: bool = True) -> str:
     the key's cost). Its phrase rules never fire without such a character in practice, since a
     traditional text of any length contains many of them.
     """
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     codes = codes[_is_word_table()[codes]]
-    key = codes.tobytes().decode("utf-32-le")
+    key = codes.tobytes().decode("utf-32-le", "surrogatepass")
     if not unicodedata.is_normalized("NFKC", key):
         key = _NOT_WORD.sub("", unicodedata.normalize("NFKC", key))
-        codes = np.frombuffer(key.encode("utf-32-le"), dtype=np.uint32)
+        codes = np.frombuffer(key.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if t2s and _t2s_changes_table()[codes].any():
         key = _t2s().convert(key)
     return key.lower()
@@ -127,7 +131,7 @@ def shingle_hashes(key: str, n: int = DEFAULT_NGRAM, seed: int = 0) -> np.ndarra
 
     Duplicated n-grams give duplicated hashes; MinHash takes minima, so sets and multisets agree.
     """
-    codes = np.frombuffer(key.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    codes = np.frombuffer(key.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     m = len(codes) - n + 1
     if m <= 0:
         return np.empty(0, dtype=np.uint64)
@@ -147,7 +151,7 @@ def batch_shingle_hashes(
     document: at ~700 characters a document, the per-call overhead was most of the cost.
     """
     lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
-    codes = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    codes = np.frombuffer("".join(keys).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     total = len(codes)
     padded = np.concatenate([codes, np.zeros(n - 1, np.uint64)])
     with np.errstate(over="ignore"):

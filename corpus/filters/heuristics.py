@@ -123,8 +123,9 @@ class ChineseHeuristics(RuleFilter):
         ),
     }
     RULE_PATTERNS = {
-        r"max_top_\d+gram_fraction": RuleSpec("share of content characters", "Gopher, measured"),
-        r"max_dup_\d+gram_fraction": RuleSpec("share of content characters", "Gopher, measured"),
+        # n from 1 to 99: n = 0 made the duplicate n-gram loop advance by 0 (a hang, issue 21)
+        r"max_top_[1-9]\d?gram_fraction": RuleSpec("share of content characters", "Gopher, measured"),
+        r"max_dup_[1-9]\d?gram_fraction": RuleSpec("share of content characters", "Gopher, measured"),
     }
 
     def __init__(

@@ -26,7 +26,8 @@ come before and after the prose), or when it is the page's first line (the title
 without a trailing `` - 站点名`` / ``_站点名``; dropped when the page repeats it as its heading).
 Before classing, a marker glued after a line's final punctuation is cut off: paragraph comment
 counts of novel sites (``……的出口。12``) and footnote marks of encyclopedias (``……而成。[1][3]``);
-they hide the sentence end from every punctuation rule. The cleaned text replaces ``doc.text``;
+they hide the sentence end from every punctuation rule. The cleaned text replaces ``doc.text``
+(a blank line between two kept lines wherever the page had one: paragraph breaks stay);
 ``lines_removed`` (count) and ``chars_removed_share`` (removed non-whitespace characters / all of
 them) go into metadata, and the run totals ``lines_removed``, ``chars_removed`` and ``chars_seen``
 (non-whitespace characters) into the step's datatrove stats (``logs/stats/<task>.json``; every page
@@ -84,11 +85,17 @@ _MENU_SPLIT_RE = re.compile(r"\s*[|｜·•/]\s*|\s+")
 _TEASER_END = ("...", "…", "……", "。。。", "..")
 # A list item with its date: "2020-01-19·某某新闻标题", "某某新闻标题 2022-06-27", "标题...10-30 12:49".
 _DATE = r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2})"
+# Bounded (the lines it judges are under 60 characters): a lazy .+? before \s* was quadratic.
 _DATED_ITEM_RE = re.compile(
-    rf"^[\[(（]?{_DATE}[\])）]?\s*[·:：|\-]?\s*(?P<a>.+)$"
-    rf"|^(?P<b>.+?)\s*[\[(（]?{_DATE}(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?[\])）]?$"
+    rf"^[\[(（]?{_DATE}[\])）]?\s{{0,4}}[·:：|\-]?\s{{0,4}}(?P<a>.+)$"
+    rf"|^(?P<b>.{{1,80}}?)\s{{0,4}}[\[(（]?{_DATE}(?:\s{{1,4}}\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?[\])）]?$"
 )
-_TITLE_SUFFIX_RE = re.compile(r"\s*(?:\s[-–—|｜]\s|_|｜|\|).*$")
+# Where a title's site name starts: " - 站点", "｜站点", "|站点", or "_站点". An underscore is part of
+# an identifier (__init__, max_length) when it is doubled or has ASCII letters or digits on both
+# sides; only a lone one between other characters separates (标题_栏目_站点, 用法_CSDN博客).
+_TITLE_SEPARATOR_RE = re.compile(
+    r"\s[-–—|｜]\s|｜|\||(?<![_A-Za-z0-9])_(?!_)|(?<!_)_(?![_A-Za-z0-9])"
+)
 _LETTER_RE = re.compile(r"[A-Za-z\u3400-\u9fff]")
 # A count or footnote mark right after a line's closing punctuation: "出口。12", "而成。[1][3]".
 _TRAILING_MARK_RE = re.compile(r"(?<=[。！？!?…”」』])\s*(?:\d{1,4}|(?:\[\d{1,3}(?:[-–,]\d{1,3})?\])+)$")
@@ -98,8 +105,44 @@ _VERSE_MAX_LINES = 8  # clause lines before the sentence must end: longer runs a
 _VERSE_MIN_LETTERS = 4  # letters in each line of a broken sentence (a five-character verse line has 5)
 
 
+def title_without_site(line: str) -> str:
+    """A page title without the site name after its first separator (the whole line if none)."""
+    found = _TITLE_SEPARATOR_RE.search(line)
+    return (line[: found.start()].rstrip() if found else line) or line
+
+
 def _letters(line: str) -> int:
     return len(_LETTER_RE.findall(line))
+
+
+def _lines_and_paragraphs(text: str) -> tuple[list[str], list[bool]]:
+    """The non-empty stripped lines (as ``non_empty_lines``) and, for each, whether a blank line
+    came before it: where a paragraph starts."""
+    lines, starts, blank = [], [], False
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line:
+            lines.append(line)
+            starts.append(blank and len(lines) > 1)
+            blank = False
+        else:
+            blank = True
+    return lines, starts
+
+
+def _join_paragraphs(lines: list[str], keep: list[bool], paragraph_starts: list[bool]) -> str:
+    """The kept lines, a blank line between two of them wherever the page had one between them
+    (a removed line in between does not erase it): paragraph breaks survive cleaning."""
+    parts: list[str] = []
+    gap = False
+    for line, k, start in zip(lines, keep, paragraph_starts, strict=True):
+        gap = gap or start
+        if k:
+            if parts:
+                parts.append("\n\n" if gap else "\n")
+            parts.append(line)
+            gap = False
+    return "".join(parts)
 
 
 class LineCleaner(RuleFilter):
@@ -212,9 +255,15 @@ class LineCleaner(RuleFilter):
 
     def clean_lines(self, lines: list[str]) -> tuple[list[str], list[str]]:
         """:meth:`clean` on the text's non-empty, stripped lines."""
+        lines, keep = self.sort_lines(lines)
+        kept = [line for line, k in zip(lines, keep, strict=True) if k]
+        return kept, [line for line, k in zip(lines, keep, strict=True) if not k]
+
+    def sort_lines(self, lines: list[str]) -> tuple[list[str], list[bool]]:
+        """(the lines with marks and the title's site name cut, keep or not for each line)."""
         lines = [_TRAILING_MARK_RE.sub("", line) for line in lines]
         if len(lines) < 2:
-            return lines, []
+            return lines, [True] * len(lines)
         teasers = sum(1 for line in lines if self.is_teaser(line)) >= self.teaser_min_lines
         dated = sum(1 for line in lines if self.is_dated_item(line)) >= self.teaser_min_lines
         clipped = self.clipped_lengths(lines)
@@ -230,7 +279,6 @@ class LineCleaner(RuleFilter):
             else:
                 kinds.append("prose" if self.is_prose(line) else "short")
         self.broken_sentences(lines, kinds)
-        kept, removed = [], []
         next_kind = "end"  # walk backwards so each short line knows what follows it
         keep = [False] * len(lines)
         for i in range(len(lines) - 1, -1, -1):
@@ -252,21 +300,21 @@ class LineCleaner(RuleFilter):
                     for j in run:
                         keep[j] = True
                 run, seen_prose = [], True
-        for i, line in enumerate(lines):
-            (kept if keep[i] else removed).append(line)
         if keep[0] and kinds[0] != "prose":  # the title: drop the site name, or all of it if repeated
-            title = _TITLE_SUFFIX_RE.sub("", lines[0]) or lines[0]
-            if any(title in line for line in kept[1:5]):
-                removed.insert(0, kept.pop(0))
+            title = title_without_site(lines[0])
+            if any(title in lines[i] for i in [i for i in range(1, len(lines)) if keep[i]][:4]):
+                keep[0] = False
             else:
-                kept[0] = title
-        return kept, removed
+                lines[0] = title
+        return lines, keep
 
     def statistics(self, doc: Document) -> Iterator[tuple]:
-        lines = non_empty_lines(doc.text)
-        kept, removed = self.clean_lines(lines)
+        lines, paragraph_starts = _lines_and_paragraphs(doc.text)
+        cut, keep = self.sort_lines(lines)
+        kept = [line for line, k in zip(cut, keep, strict=True) if k]
+        removed = [line for line, k in zip(cut, keep, strict=True) if not k]
         removed_chars = sum(len(re.sub(r"\s", "", line)) for line in removed)
-        kept_text = "\n".join(kept)
+        kept_text = _join_paragraphs(cut, keep, paragraph_starts)
         total = removed_chars + len(re.sub(r"\s", "", kept_text))
         if removed or kept != lines:  # lines dropped, or marks / a title's site name cut
             doc.text = kept_text  # downstream rules, dedup and training see the cleaned text

@@ -57,7 +57,7 @@ CATALOGUE_BUTTON_RE = re.compile(both_scripts(
 ))
 _COMPANY_TITLE_RE = re.compile(both_scripts(r"有限公司|有限责任公司|股份公司|集团|制造厂|工厂|商城|旗舰店|专卖店|批发"))
 _SENTENCE_END = re.compile(r"[。！？!?]")
-_LABEL_VALUE_RE = re.compile(r"\s*(?:[:：]|[¥￥$]\s*\d)")  # 价格：面议, 价格 ¥28 (not 价格30元: a sentence says that)
+_LABEL_VALUE_RE = re.compile(r"\s{0,3}(?:[:：]|[¥￥$]\s{0,3}\d)")  # 价格：面议, 价格 ¥28 (not 价格30元: a sentence says that)
 _SEGMENT_SPLIT_RE = re.compile(r"[_|｜\s\-–—/>]+")  # the parts of a title, a menu or a table row
 _TITLE_PART_SPLIT_RE = re.compile(r"[_|｜\-–—\s,，、:：()（）【】\[\]!！?？。·]+")
 _FIELD_WORD_MAX_CHARS = 4  # the longest field word (商品编号): the tail of a part to search
@@ -67,7 +67,9 @@ _SENTENCE_MARKS = frozenset("。！？!?")
 ERROR_RE = re.compile(both_scripts(
     r"(?<!\d)404\s*(?:错误|error|not found|页面)|(?:错误|error)\s*(?:代码)?[:：]?\s*404|页面不存在|页面未找到|找不到(?:该|此)?页面|您(?:所)?访问的页面|内容(?:已被|已)删除|该内容已删除|文章不存在"
     r"|帖子(?:已被删除|不存在)|信息已过期|域名(?:已)?(?:过期|到期)|网站(?:已)?(?:过期|到期|关闭)|空间(?:已)?(?:过期|到期)"
-    r"|page not found|not found|正在建设中|暂无(?:内容|数据)|网站维护中"
+    # "not found" alone is the tail of every tool's message (command not found, module not found):
+    # only a page that is not found is an error page
+    r"|page not found|正在建设中|暂无(?:内容|数据)|网站维护中"
     r"|请先登录|您需要登录|您必须(?:先)?(?:注册|登录|登入)|(?:登录|登入|注册)后才能|没有权限|无权(?:访问|查看)|权限不足"),
     re.I,
 )
@@ -95,10 +97,14 @@ AD_DISEASE_RE = re.compile(both_scripts(
     r"|流产|狐臭|腋臭|痔疮|肛肠|肛瘘|鼻炎|湿疹|荨麻疹|脱发|斑秃|近视手术|割双眼皮|隆胸|整形|抑郁症|精神病|乙肝"
 ))
 # A gambling site's name in the title: digits glued to a brand-like word and a gambling service,
-# e.g. "6163银河电子游戏网站", "3983金沙娱乐", "188体育官网".
+# e.g. "6163银河电子游戏网站", "3983金沙娱乐", "188体育官网". Not a number with its unit or counter
+# (2023年体育中考, 第125届, 100种棋牌), and not 官网 on its own: every service has an official site
+# (12306官网). The digit run starts where digits start and is possessive: linear on long runs.
 GAMBLING_SITE_RE = re.compile(both_scripts(
-    r"\d{3,}[\u4e00-\u9fffA-Za-z]{0,4}(?:娱乐|电子游戏|电子游艺|游戏网站|棋牌|体育|彩票|官网|赌场|真人|游乐场)"
+    r"(?<!\d)\d{3,}+(?![年月日号届期级次个名位家所种项条款场天周岁元万千百亿])"
+    r"[\u4e00-\u9fffA-Za-z]{0,4}(?:娱乐|电子游戏|电子游艺|游戏网站|棋牌|体育|彩票|赌场|真人|游乐场)"
 ))
+_TITLE_MAX_CHARS = 200  # a title is this short; a page whose first line runs on is judged on its start
 
 
 def catalogue_score(text: str, max_chars: int = 20000) -> float:
@@ -188,8 +194,9 @@ class PageTypes(RuleFilter):
         yield "keyword_list_share", keyword_list_share(lines, len(WHITESPACE_RE.sub("", text)))
         yield "medical_ad_score", medical_ad_score(text)
         yield "seo_template_phrases", len(set(SEO_TEMPLATE_RE.findall(text[:20000])))
-        title = lines[0] if len(lines) > 1 else ""
+        title = lines[0][:_TITLE_MAX_CHARS] if len(lines) > 1 else ""
         yield "gambling_site_title", int(bool(GAMBLING_SITE_RE.search(title)))
         body = text.lstrip().split("\n", 1)[1] if title else ""
-        share, judged = title_keyword_share(doc.metadata.get("title") or title, body)
+        # bounded: each title part is counted in the body, so a 1 MB "title" line was quadratic
+        share, judged = title_keyword_share(str(doc.metadata.get("title") or title)[:_TITLE_MAX_CHARS], body)
         yield "title_keyword_share", share, judged

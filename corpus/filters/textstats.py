@@ -40,7 +40,11 @@ def is_latin_doc(metadata: dict) -> bool:
 
 # A run of six or more Latin words (spaces and light punctuation between them): with one of
 # Gopher's stopwords in it, an English sentence or phrase, not a brand, a code token or a URL.
-_LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[\s,;:()\"“”‘’-]+[A-Za-z][A-Za-z'’-]*){5,}")
+# Linear by construction: a run starts only where a word starts, and words and gaps are possessive
+# (backtracking into "aaaa..." from every position was quadratic).
+_LATIN_RUN_RE = re.compile(
+    r"(?<![A-Za-z'’-])[A-Za-z][A-Za-z'’-]*+(?:[\s,;:()\"“”‘’-]++[A-Za-z][A-Za-z'’-]*+){5,}"
+)
 
 
 def english_sentence_chars(text: str) -> int:
@@ -129,6 +133,8 @@ def duplicate_lines(lines: list[str]) -> tuple[float, float]:
 def top_ngram_fraction(chars: str, n: int) -> float:
     """Gopher's "top n-gram character fraction" on characters: the share of characters covered
     by the most frequent character n-gram (count × n / length)."""
+    if n < 1:
+        raise ValueError(f"n-gram size must be at least 1, not {n}")
     if len(chars) < n:
         return 0.0
     counts = Counter(chars[i : i + n] for i in range(len(chars) - n + 1))
@@ -141,6 +147,8 @@ def top_ngram_fraction(chars: str, n: int) -> float:
 def duplicate_ngram_fraction(chars: str, n: int) -> float:
     """Gopher's "duplicate n-gram character fraction" on characters: the share of characters
     inside n-grams that already occurred (non-overlapping once counted, as Gopher does)."""
+    if n < 1:
+        raise ValueError(f"n-gram size must be at least 1, not {n}")
     if len(chars) < n:
         return 0.0
     seen: set[str] = set()

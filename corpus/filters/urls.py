@@ -50,6 +50,10 @@ HOST_WORDS = (
 SHORT_HOST_WORDS = ("hth", "ayx", "av", "bet", "xpj", "hg", "js", "bob", "ky", "sex", "jav", "am")
 PATH_WORDS = ("bocai", "caipiao", "duchang", "casino", "porn", "yabo", "kaiyun", "liuhecai", "baijiale")
 _HOST_RE = re.compile("|".join(sorted(HOST_WORDS, key=len, reverse=True)))
+# Letters that continue a pinyin syllable ending in this letter into a longer one: "leyu" is the
+# start of "leyuan" (乐园), "huangse" of "huangsen". A word matched inside a label counts only when
+# the label does not go on with its syllable (leyu88, leyutiyu count; happyleyuan does not).
+_SYLLABLE_GOES_ON = {"a": "ino", "e": "inr", "i": "aenou", "o": "nu", "u": "aeino", "n": "g"}
 _SHORT = "|".join(SHORT_HOST_WORDS)
 _SHORT_RE = re.compile(rf"^(?:hth|ayx|xpj|sex|\d*(?:{_SHORT})\d+|\d+(?:{_SHORT})\d*)$")
 _PATH_RE = re.compile(r"(?<![a-z])(?:" + "|".join(PATH_WORDS) + r")(?![a-z])")
@@ -60,7 +64,8 @@ _SELF_URL_RE = re.compile(
     r"(?:本文|本页|本帖|本篇|本文章)(?:访问|永久|完整)?(?:地址|链接|网址|url)|转载请(?:注明|保留)(?:出处|来源|本文链接|链接)?",
     re.I,
 )
-_URL_HOST_RE = re.compile(r"(?:https?://)?((?:[a-z0-9-]+\.)+[a-z]{2,})", re.I)
+# Bounded and anchored where a host starts (labels of at most 63 characters): linear on any text.
+_URL_HOST_RE = re.compile(r"(?<![a-z0-9.-])(?:https?://)?((?:[a-z0-9-]{1,63}+\.){1,8}[a-z]{2,24})", re.I)
 _SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "co", "ac"}
 
 
@@ -87,6 +92,12 @@ def _numeric_label(label: str) -> bool:
     return digits >= 3 and digits / len(label) >= 0.6 and not (digits == len(label) and len(label) <= 5)
 
 
+def _syllable_goes_on(piece: str, match: re.Match) -> bool:
+    """True when the letter after a host word extends the word's last pinyin syllable."""
+    after = piece[match.end() : match.end() + 1]
+    return bool(after) and after in _SYLLABLE_GOES_ON.get(match.group()[-1], "")
+
+
 def url_signals(url: str) -> tuple[float, list[str]]:
     """(score, signals) of one URL: host words 2.0, a numeric host label 1.0, path words 1.0."""
     parts = urlsplit(url if "//" in url else f"http://{url}")
@@ -95,7 +106,7 @@ def url_signals(url: str) -> tuple[float, list[str]]:
     score, signals = 0.0, []
     for label in labels:
         for piece in label.split("-"):
-            word = _HOST_RE.search(piece)
+            word = next((m for m in _HOST_RE.finditer(piece) if not _syllable_goes_on(piece, m)), None)
             if word or _SHORT_RE.match(piece):
                 score += 2.0
                 signals.append(f"host:{word.group() if word else piece}")
