@@ -202,6 +202,33 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+# The options every executor-backed command shares: tasks and concurrency are separate settings.
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Tasks run at once (default: the cores of this machine; on Slurm: no limit, "
+                             "else the job array's %N)."),
+]
+SlurmOption = Annotated[
+    list[str] | None,
+    typer.Option("--slurm-option", metavar="KEY=VALUE", show_default=False,
+                 help="With --executor slurm: an sbatch option, repeatable: partition=cpu, time=4:00:00, qos=high, "
+                      "account=proj, cpus-per-task=4, mem-per-cpu=4G. Not given: the cluster's defaults."),
+]
+
+
+def executor_workers(executor: str, workers: int | None, tasks: int | None = None) -> int:
+    """Tasks at once: ``--workers``, else the cores here; on Slurm ``-1`` (no %N limit) when not given.
+    At most ``tasks`` when given (multi-stage runs clamp per stage instead)."""
+    if executor == "slurm" and workers is None:
+        return -1
+    at_once = workers or default_workers()
+    return max(1, min(at_once, tasks)) if tasks else at_once
+
+
+def describe_workers(workers: int) -> str:
+    return "no limit on tasks at once" if workers < 0 else f"{workers} workers"
+
+
 def require_out_dir(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     return out

@@ -137,7 +137,7 @@ def submit_to_slurm(stages: list[Stage], work: str | Path, *, workers: int, **op
     executors, previous = [], None
     for number, stage in enumerate(stages, start=1):
         previous = build_executor(
-            stage.pipeline, "slurm", stage.tasks, max(1, min(workers, stage.tasks)),
+            stage.pipeline, "slurm", stage.tasks, workers if workers < 0 else max(1, min(workers, stage.tasks)),
             Path(work) / f"{number}_{stage.name}" / "logs", job_name=f"jinglian-{stage.name}", depends=previous,
             **options,
         )
@@ -176,6 +176,7 @@ def run_dedup(
     fmt: str = "jsonl",
     reader_options: dict | None = None,
     on_stage=None,
+    slurm_options: dict | None = None,
 ) -> DedupRun | None:
     """``jinglian dedup``: one task per input file, so the input order decides survivors for any worker count."""
     from jinglian.corpus.readers import DocumentReader
@@ -197,7 +198,8 @@ def run_dedup(
     )
     if executor == "slurm" and index:
         raise ExecutorUnavailable("--index needs the run to finish before the index grows: run it locally or on Ray")
-    results = run_stages(stages, work, workers=workers, executor=executor, on_stage=on_stage)
+    slurm = {"slurm_options": slurm_options} if executor == "slurm" else {}
+    results = run_stages(stages, work, workers=workers, executor=executor, on_stage=on_stage, **slurm)
     if not results:  # submitted to Slurm: nothing to read yet
         return None
     indexed = update_index(index, work, len(files), config) if index else None
