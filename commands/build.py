@@ -89,7 +89,7 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
 @build_app.command("sft")
 def build_sft(
     inputs: Inputs, out: Out,
-    template: Annotated[str, typer.Option(help="alpaca | chatml | tokenizer (the tokenizer's own chat_template).")] = "alpaca",
+    template: Annotated[str, typer.Option(help="alpaca | chatml | tokenizer (the tokenizer's own chat_template) | a model family: llama2, llama3, qwen, yi, mistral, gemma, glm4, baichuan2, deepseek.")] = "alpaca",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
 ) -> None:
@@ -109,7 +109,7 @@ def build_sft(
 def build_multiturn(
     inputs: Inputs, out: Out,
     strategy: Annotated[str, typer.Option(help="last (final answer only) | expand (one sample per answer) | all (every answer, one sample).")] = "all",
-    template: Annotated[str, typer.Option(help="chatml | alpaca | tokenizer.")] = "chatml",
+    template: Annotated[str, typer.Option(help="chatml | alpaca | tokenizer | a model family: llama2, llama3, qwen, yi, mistral, gemma, glm4, baichuan2, deepseek.")] = "chatml",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
 ) -> None:
