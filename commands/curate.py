@@ -42,6 +42,18 @@ interruption: finished tasks are skipped.
 WEB_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".html", ".htm")
 
 
+def _holds_web_pages(path: str, pages_only: bool = True) -> bool:
+    """A web-page file, or a folder whose files are web pages only (a folder of WARCs is web input)."""
+    from jinglian.corpus.readers import SUPPORTED_SUFFIXES
+
+    p = Path(path)
+    if not p.is_dir():
+        return path.lower().endswith(WEB_SUFFIXES)
+    names = [f.name.lower() for f in p.rglob("*") if f.is_file()]
+    web = any(n.endswith(WEB_SUFFIXES) for n in names)
+    return web and (not pages_only or not any(n.endswith(SUPPORTED_SUFFIXES) for n in names))
+
+
 def _crawl_first(urls: list[str], out: Path, max_pages: int, max_depth: int, delay: float, allow_private: bool) -> list[str]:
     """Crawl in a child process: forking pipeline workers after Twisted's threads ran here can hang."""
     import subprocess
@@ -87,14 +99,14 @@ def curate(
     from jinglian.corpus.curate import CurateOptions, curate_pipeline, curate_stages
     from jinglian.corpus.dedup.runner import run_stages
     from jinglian.corpus.executors import parse_slurm_options, run_pipeline
-    from jinglian.corpus.readers import expand_inputs
+    from jinglian.corpus.readers import InputError, expand_inputs
     from jinglian.corpus.stats import RunBooks
 
     with user_errors():
         urls = [i for i in inputs if i.startswith(("http://", "https://"))]
         paths = [i for i in inputs if i not in urls]
         if source == "auto":
-            source = "web" if urls or any(p.lower().endswith(WEB_SUFFIXES) for p in paths) else "documents"
+            source = "web" if urls or any(_holds_web_pages(p) for p in paths) else "documents"
         if urls:
             paths += _crawl_first(urls, out, max_pages, max_depth, delay, allow_private)
         if source == "web":
@@ -102,7 +114,12 @@ def curate(
 
             files = expand_web_inputs(paths)
         else:
-            files = expand_inputs(paths)
+            try:
+                files = expand_inputs(paths)
+            except InputError as err:
+                if err.reason == "no_input" and _holds_web_pages(err.path, pages_only=False):
+                    raise UserError(f"{err} (it holds web pages: WARC/WET/HTML; use --from web)") from None
+                raise
         opts = CurateOptions(
             source=source, t2s=t2s, profile=None if profile == "none" else profile, dedup=dedup,
             threshold=threshold, index_dir=index, fmt=fmt, txt_mode=txt_mode, on_error=on_error,
