@@ -81,7 +81,7 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
         tok = _tokenizer(tokenizer)
         tpl = get_template(template, tok)
         convs, rejects, books = collect(inputs, parse_conversation, on_error)
-        rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup)
+        rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup, rejects)  # dropped samples too
         settings = {"kind": kind, "template": template, "strategy": strategy, "tokenizer": tokenizer, "max_length": max_length, "dedup": dedup}
         _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup)
 

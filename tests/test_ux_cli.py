@@ -38,3 +38,24 @@ def test_a_truncated_gzip_is_one_line_naming_the_file(cli, tmp_path):
         assert proc.returncode == 2, proc.stderr
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and f"{path}: truncated or corrupt compressed file after line" in lines[0]
+
+
+def test_build_sft_writes_dropped_samples_to_rejected_jsonl(cli, tmp_path):
+    """`build sft` counted `too_long` and `duplicate` drops but wrote none of them to rejected.jsonl."""
+    from jinglian.formats.samples import train_demo_tokenizer
+
+    tok_dir = tmp_path / "tok"
+    train_demo_tokenizer(tok_dir)
+    records = [{"instruction": "你好", "output": "你好！"}, {"instruction": "你好", "output": "你好！"},
+               {"instruction": "写一首诗", "output": "春眠不觉晓，处处闻啼鸟。" * 30}]
+    path = tmp_path / "sft.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "sft"
+    proc = cli("build", "sft", path, "--out", out, "--tokenizer", tok_dir, "--max-length", "64")
+    assert "duplicate: 1" in proc.stdout and "too_long: 1" in proc.stdout
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text(encoding="utf-8").splitlines()]
+    by_reason = {r["reason"]: r for r in rejected}
+    assert sorted(by_reason) == ["duplicate", "too_long"]
+    assert by_reason["duplicate"]["where"] == f"{path}[1]" and f"{path}[0]" in by_reason["duplicate"]["detail"]
+    assert by_reason["too_long"]["where"] == f"{path}[2]" and "over --max-length 64" in by_reason["too_long"]["detail"]
+    assert by_reason["too_long"]["record"]["messages"][0] == {"role": "user", "content": "写一首诗"}
