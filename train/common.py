@@ -69,6 +69,8 @@ def train_and_save(trainer, tokenizer=None) -> dict[str, Any]:
     metrics["loss_curve"] = [r["loss"] for r in trainer.state.log_history if "loss" in r]
     if trainer.eval_dataset is not None:
         metrics.update(trainer.evaluate())
+    verb = "dropped" if getattr(trainer, "length_stage", "") == "rm" else "cut"  # data.allow_truncation: said in the summary
+    metrics.update({f"samples_{verb}_over_max_length_{split}": n for split, n in getattr(trainer, "length_counts", {}).items() if n})
     return metrics
 
 
