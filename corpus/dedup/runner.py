@@ -75,8 +75,8 @@ class ReplayReader(PipelineStep):
 
 def dedup_stages(
     source: list[PipelineStep],
-    replay: list[PipelineStep],
-    sink: list[PipelineStep],
+    replay: list[PipelineStep] | None = None,
+    sink: list[PipelineStep] = (),
     *,
     work: str | Path,
     tasks: int,
@@ -85,7 +85,16 @@ def dedup_stages(
     rejects_dir: str | None = None,
     spill: list[PipelineStep] = (),
 ) -> list[Stage]:
-    """The four stages; ``replay`` must yield, for every rank, the documents ``source`` yielded, in order."""
+    """The four stages; ``replay`` must yield, for every rank, the documents ``source`` yielded, in order.
+    Without ``replay`` (and ``spill``), the source's documents are spilled to ``work/stage1`` and read
+    back, so any list of steps (a datatrove reader, filters) can stand in front of dedup."""
+    if replay is None:
+        if spill:
+            raise ValueError("dedup_stages: a spill needs the replay that reads it back")
+        from datatrove.pipeline.writers import JsonlWriter
+
+        spill = [JsonlWriter(f"{work}/stage1", output_filename="${rank}.jsonl", compression=None)]
+        replay = [ReplayReader(f"{work}/stage1")]
     prefixes = index.segment_prefixes() if index else []
     return [
         Stage("signature", [*source, DedupSignature(work, config), *spill], tasks),
