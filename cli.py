@@ -92,10 +92,10 @@ def stage_progress(command: str) -> Iterator:
 def print_books(books, title: str = "funnel") -> None:
     """The one-screen summary of a run: in / kept / dropped by reason, per step and overall."""
     table = Table(title=title, show_lines=False)
-    table.add_column("step")
+    table.add_column("step", overflow="fold")  # fold, not "…": a reason name cut short names nothing
     table.add_column("in", justify="right")
     table.add_column("kept", justify="right")
-    table.add_column("dropped (reason: n)")
+    table.add_column("dropped (reason: n)", overflow="fold")
     for step in books.steps:
         drops = ", ".join(f"{r}: {n}" for r, n in sorted(step.dropped.items())) or "-"
         table.add_row(step.step, str(step.docs_in), str(step.kept), drops)

@@ -56,7 +56,7 @@ def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dic
     counts = save_dataset(rows, out, books, settings | {"command": _command_line()}, val_ratio, seed, hub)
     table = Table(title=f"jinglian build {settings['kind']}: {len(books.files)} file(s)")
     for col in ("records in", "kept", "rejected (reason: n)", "samples", "samples dropped", "notes"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # fold, not "…": 80 columns cut reason names short
     fmt = lambda c: ", ".join(f"{k}: {v}" for k, v in sorted(c.items())) or "-"  # noqa: E731
     table.add_row(str(books.records_in), str(books.kept), fmt(books.rejected), str(books.samples), fmt(books.dropped_samples), fmt(books.notes))
     console.print(table)
@@ -242,7 +242,7 @@ def build_samples(out: Annotated[Path, typer.Argument(help="Folder to write the 
 @tokenizer_app.command("train")
 def tokenizer_train(
     inputs: Annotated[list[str], typer.Argument(help="Documents: JSONL(.gz) with `text`, Parquet, .txt.", show_default=False)],
-    out: Out,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: the tokenizer (tokenizer.json, tokenizer_config.json, chat_template.jinja) for AutoTokenizer, and tokenizer_report.json (chars per token).")],
     vocab_size: Annotated[int, typer.Option("--vocab-size", help="Vocabulary size, special tokens included.")] = 16000,
     heldout_every: Annotated[int, typer.Option("--heldout-every", help="Hold out every N-th document to measure chars/token.")] = 20,
     min_frequency: Annotated[int, typer.Option(help="Minimum pair frequency for a merge.")] = 2,

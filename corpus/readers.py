@@ -158,7 +158,7 @@ class DocumentReader(AccountedStep):
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise InputError(path, lineno, "malformed_json", f"malformed JSON ({err.msg} at column {err.colno})") from None
+            raise InputError(path, lineno, "malformed_json", f"malformed JSON ({err.msg.removesuffix(' at')} at column {err.colno})") from None
         if not isinstance(record, dict):
             raise InputError(path, lineno, "not_an_object", f"expected a JSON object, got {type(record).__name__}")
         return record
@@ -173,6 +173,8 @@ class DocumentReader(AccountedStep):
             raise InputError(path, lineno, "empty_text", f"field '{self.text_key}': empty")
         metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
         metadata |= {k: v for k, v in record.items() if k not in (self.text_key, self.id_key, "metadata", "media")}
+        metadata.setdefault("source_file", path)  # where it came from, as WARC documents say (kept when already set)
+        metadata.setdefault("source_line", lineno)
         doc_id = record.get(self.id_key)
         return Document(text=text, id=str(doc_id) if doc_id is not None else f"{path}/{lineno}", metadata=metadata)
 

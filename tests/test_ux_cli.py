@@ -59,3 +59,51 @@ def test_build_sft_writes_dropped_samples_to_rejected_jsonl(cli, tmp_path):
     assert by_reason["duplicate"]["where"] == f"{path}[1]" and f"{path}[0]" in by_reason["duplicate"]["detail"]
     assert by_reason["too_long"]["where"] == f"{path}[2]" and "over --max-length 64" in by_reason["too_long"]["detail"]
     assert by_reason["too_long"]["record"]["messages"][0] == {"role": "user", "content": "写一首诗"}
+
+
+def test_papercuts(cli, tmp_path):
+    """Issue 24 item 10: JSON errors say "at" once; documents keep their source file and line;
+    sft_data --records takes any file names; tokenizer train --out says what it writes."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "好好学习，天天向上。"}\n{"text": "a\tb"}\n', encoding="utf-8")  # a raw tab inside a JSON string
+    proc = cli("curate", bad, "--out", tmp_path / "out", "--no-dedup", check=False)
+    assert proc.returncode == 2 and "Invalid control character at column" in proc.stderr and "at at" not in proc.stderr
+
+    from jinglian.corpus.readers import DocumentReader
+
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"text": "第一篇"}\n\n{"text": "第二篇", "metadata": {"source_file": "crawl.warc.gz"}}\n', encoding="utf-8")
+    docs = list(DocumentReader([str(good)]).run())
+    assert [(d.metadata["source_file"], d.metadata["source_line"]) for d in docs] == [(str(good), 1), ("crawl.warc.gz", 3)]
+
+    from jinglian.formats.samples import write_samples
+    from jinglian.pipelines.sft_data import split_records
+
+    paths = write_samples(tmp_path / "records")
+    renamed = tmp_path / "mine"
+    renamed.mkdir()
+    for kind, path in paths.items():
+        path.rename(renamed / f"my_{kind}{''.join(path.suffixes)}")
+    single, dialogues = split_records(renamed)
+    assert [p.split("/")[-1] for p in single] == ["my_alpaca.json"]
+    assert sorted(p.split("/")[-1] for p in dialogues) == ["my_messages.jsonl", "my_sharegpt.jsonl"]
+
+    help_text = " ".join(cli("tokenizer", "train", "--help").stdout.split())
+    assert "tokenizer.json" in help_text and "save_to_disk" not in help_text
+
+
+def test_summary_tables_fold_long_names_in_80_columns(tmp_path):
+    """An 80-column terminal showed "blank_user_tu…": a name cut short names nothing."""
+    import os
+    import subprocess
+    import sys
+
+    records = tmp_path / "dialogues.jsonl"
+    records.write_text(json.dumps({"messages": [{"role": "user", "content": " "}, {"role": "assistant", "content": "好的。"},
+                                                {"role": "user", "content": "再说一遍"}, {"role": "assistant", "content": "好的。"}]},
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "jinglian.cli", "build", "multiturn", str(records), "--out", str(tmp_path / "mt")],
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    assert "…" not in proc.stdout and "blank_user_turn" in "".join(
+        part.strip(" │┃") for line in proc.stdout.splitlines() for part in line.split("│"))

@@ -60,7 +60,10 @@ def resume_arg(args) -> str | bool | None:
 
 def train_and_save(trainer, tokenizer=None) -> dict[str, Any]:
     """Run ``trainer.train`` (resuming if asked), save model + tokenizer to ``output_dir``, evaluate."""
-    result = trainer.train(resume_from_checkpoint=resume_arg(trainer.args))
+    resume = resume_arg(trainer.args)
+    if resume:
+        print(f"resuming from {resume}", flush=True)  # which checkpoint, said before the first step
+    result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(trainer.args.output_dir)
     if tokenizer is not None and trainer.is_world_process_zero():
         tokenizer.save_pretrained(trainer.args.output_dir)
