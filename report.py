@@ -62,8 +62,13 @@ def _hist(values: list[float], title: str, xlabel: str, dropped: list[float] = (
         ax.hist([values, list(dropped)], bins=bins, stacked=True, color=["#3b6ea5", "#c44e52"], label=["kept", "dropped"])
     else:
         ax.hist(values, bins=bins, color="#3b6ea5")
+    lo, hi = min(both), max(both)
+    span = (hi - lo) or abs(hi) or 1.0
     for label, value in thresholds:
-        ax.axvline(value, color="#222", linestyle="--", linewidth=1, label=f"{label} {value:g}")
+        if lo - span <= value <= hi + span:
+            ax.axvline(value, color="#222", linestyle="--", linewidth=1, label=f"{label} {value:g}")
+        else:  # a line far off the data would squeeze every bar into one pixel column
+            ax.plot([], [], " ", label=f"{label} {value:g} (off this scale)")
     if dropped or thresholds:
         ax.legend(fontsize=7)
     ax.set_title(title, fontsize=10)
@@ -491,10 +496,11 @@ SECTIONS: list[tuple[str, str, Callable[[RunFolder], str] | str]] = [
 ]
 
 STYLE = """
-body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+body{font-family:system-ui,"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;max-width:1200px;margin:2em auto;
+padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}
 td:first-child,th:first-child{text-align:left}img{margin:.3em;vertical-align:top;max-width:100%;height:auto}
-nav a{margin-right:1em}td.ex{text-align:left;font-size:.85em;max-width:760px}.ex ul,ul.ex{margin:0;padding-left:1.2em}
+nav a{margin-right:1em}td.ex,table.drops th{text-align:left}td.ex{font-size:.85em;max-width:760px}.ex ul,ul.ex{margin:0;padding-left:1.2em}
 code{background:#f3f3f3;padding:0 .2em}
 """
 
@@ -520,7 +526,7 @@ def write_report(run_dir: str | Path, profile: str | None = "zh-web") -> Path:
         body = ("<p>Nothing to report in this folder: no crawl log, stats.json, documents, rejected documents, "
                 "Hugging Face datasets or training logs were found under it.</p>")
     page = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>jinglian report: {html.escape(root.name)}</title>'
+        f'<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8"><title>jinglian report: {html.escape(root.name)}</title>'
         f'<link rel="icon" href="data:,"><style>{STYLE}</style></head>'
         f"<body><h1>jinglian report: {html.escape(root.name)}</h1><nav>{nav}</nav>{body}</body></html>"
     )
