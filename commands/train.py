@@ -65,10 +65,15 @@ def _ppo_line(row: dict) -> None:
 
 def _quiet_library_warnings() -> None:
     """Warnings every run printed that ask nothing of the user: transformers 5 renaming
-    ``gradient_checkpointing`` (TRL's configs set the old name themselves) and torch's pin_memory
-    note on machines without a GPU."""
+    ``gradient_checkpointing`` (TRL's configs set the old name themselves), and on machines without
+    a GPU torch's pin_memory note and DeepSpeed's accelerator guess."""
+    import os
     import warnings
 
+    import torch
+
+    if not torch.cuda.is_available():  # DeepSpeed's "Setting accelerator to CPU ..." on every CPU run
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
     warnings.filterwarnings("ignore", message="`gradient_checkpointing` is deprecated", category=FutureWarning)
     warnings.filterwarnings("ignore", message="`gradient_checkpointing_kwargs` is deprecated", category=FutureWarning)
     warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true but no accelerator is found")

@@ -107,3 +107,23 @@ def test_summary_tables_fold_long_names_in_80_columns(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "…" not in proc.stdout and "blank_user_turn" in "".join(
         part.strip(" │┃") for line in proc.stdout.splitlines() for part in line.split("│"))
+
+
+def test_training_says_where_it_resumes_and_prints_no_library_noise(cli, tmp_path, monkeypatch):
+    """Every run printed the same three library warnings (pin_memory, gradient_checkpointing's
+    rename, DeepSpeed's accelerator guess); a resumed run never said which checkpoint."""
+    from pathlib import Path
+
+    from jinglian.train.toy import build_toy
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    build_toy(tmp_path / "demo-out" / "toy")
+    config = Path(__file__).resolve().parents[1] / "pipelines" / "train_sft.yaml"
+    toy = tmp_path / "demo-out" / "toy"
+    tiny = ["model.path=", f"model.tokenizer={toy / 'tokenizer'}", f"data.train={toy / 'sft'}", "logging_steps=1", "save_steps=1",
+            'model.config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}']
+    first = cli("train", "sft", "--config", config, "max_steps=1", *tiny, cwd=tmp_path)
+    for noise in ("pin_memory", "gradient_checkpointing` is deprecated", "Setting accelerator to CPU"):
+        assert noise not in first.stderr + first.stdout, noise
+    again = cli("train", "sft", "--config", config, "max_steps=2", "resume_from_checkpoint=last", *tiny, cwd=tmp_path)
+    assert "resuming from demo-out/train/sft/checkpoint-1" in again.stdout.replace("\n", "")
