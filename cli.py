@@ -92,10 +92,10 @@ def stage_progress(command: str) -> Iterator:
 def print_books(books, title: str = "funnel") -> None:
     """The one-screen summary of a run: in / kept / dropped by reason, per step and overall."""
     table = Table(title=title, show_lines=False)
-    table.add_column("step")
+    table.add_column("step", overflow="fold")  # fold, not "…": a reason name cut short names nothing
     table.add_column("in", justify="right")
     table.add_column("kept", justify="right")
-    table.add_column("dropped (reason: n)")
+    table.add_column("dropped (reason: n)", overflow="fold")
     for step in books.steps:
         drops = ", ".join(f"{r}: {n}" for r, n in sorted(step.dropped.items())) or "-"
         table.add_row(step.step, str(step.docs_in), str(step.kept), drops)
@@ -201,6 +201,33 @@ def main() -> None:
 
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+# The options every executor-backed command shares: tasks and concurrency are separate settings.
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Tasks run at once (default: the cores of this machine; on Slurm: no limit, "
+                             "else the job array's %N)."),
+]
+SlurmOption = Annotated[
+    list[str] | None,
+    typer.Option("--slurm-option", metavar="KEY=VALUE", show_default=False,
+                 help="With --executor slurm: an sbatch option, repeatable: partition=cpu, time=4:00:00, qos=high, "
+                      "account=proj, cpus-per-task=4, mem-per-cpu=4G. Not given: the cluster's defaults."),
+]
+
+
+def executor_workers(executor: str, workers: int | None, tasks: int | None = None) -> int:
+    """Tasks at once: ``--workers``, else the cores here; on Slurm ``-1`` (no %N limit) when not given.
+    At most ``tasks`` when given (multi-stage runs clamp per stage instead)."""
+    if executor == "slurm" and workers is None:
+        return -1
+    at_once = workers or default_workers()
+    return max(1, min(at_once, tasks)) if tasks else at_once
+
+
+def describe_workers(workers: int) -> str:
+    return "no limit on tasks at once" if workers < 0 else f"{workers} workers"
 
 
 def require_out_dir(out: Path) -> Path:

@@ -57,7 +57,7 @@ def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dic
     counts = save_dataset(rows, out, books, settings | {"command": _command_line()}, val_ratio, seed, hub)
     table = Table(title=f"jinglian build {settings['kind']}: {len(books.files)} file(s)")
     for col in ("records in", "kept", "rejected (reason: n)", "samples", "samples dropped", "notes"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # fold, not "…": 80 columns cut reason names short
     fmt = lambda c: ", ".join(f"{k}: {v}" for k, v in sorted(c.items())) or "-"  # noqa: E731
     table.add_row(str(books.records_in), str(books.kept), fmt(books.rejected), str(books.samples), fmt(books.dropped_samples), fmt(books.notes))
     console.print(table)
@@ -94,14 +94,14 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
         convs, rejects, books = collect(inputs, parse_conversation, on_error)
         settings = {"kind": kind, "template": template, "strategy": strategy, "tokenizer": tokenizer, "max_length": max_length, "dedup": dedup}
         convs = _decontaminate(convs, rejects, books, out, benchmarks, settings)
-        rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup)
+        rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup, rejects)  # dropped samples too
         _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup)
 
 
 @build_app.command("sft")
 def build_sft(
     inputs: Inputs, out: Out,
-    template: Annotated[str, typer.Option(help="alpaca | chatml | tokenizer (the tokenizer's own chat_template).")] = "alpaca",
+    template: Annotated[str, typer.Option(help="alpaca | chatml | tokenizer (the tokenizer's own chat_template) | a model family: llama2, llama3, qwen, yi, mistral, gemma, glm4, baichuan2, deepseek.")] = "alpaca",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
     benchmarks: BenchmarksOpt = None,
@@ -122,7 +122,7 @@ def build_sft(
 def build_multiturn(
     inputs: Inputs, out: Out,
     strategy: Annotated[str, typer.Option(help="last (final answer only) | expand (one sample per answer) | all (every answer, one sample).")] = "all",
-    template: Annotated[str, typer.Option(help="chatml | alpaca | tokenizer.")] = "chatml",
+    template: Annotated[str, typer.Option(help="chatml | alpaca | tokenizer | a model family: llama2, llama3, qwen, yi, mistral, gemma, glm4, baichuan2, deepseek.")] = "chatml",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
     benchmarks: BenchmarksOpt = None,
@@ -258,7 +258,7 @@ def build_samples(out: Annotated[Path, typer.Argument(help="Folder to write the 
 @tokenizer_app.command("train")
 def tokenizer_train(
     inputs: Annotated[list[str], typer.Argument(help="Documents: JSONL(.gz) with `text`, Parquet, .txt.", show_default=False)],
-    out: Out,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: the tokenizer (tokenizer.json, tokenizer_config.json, chat_template.jinja) for AutoTokenizer, and tokenizer_report.json (chars per token).")],
     vocab_size: Annotated[int, typer.Option("--vocab-size", help="Vocabulary size, special tokens included.")] = 16000,
     heldout_every: Annotated[int, typer.Option("--heldout-every", help="Hold out every N-th document to measure chars/token.")] = 20,
     min_frequency: Annotated[int, typer.Option(help="Minimum pair frequency for a merge.")] = 2,

@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from jinglian.cli import (
+    SlurmOption,
     UserError,
+    WorkersOption,
     console,
-    default_workers,
+    describe_workers,
+    executor_workers,
     fail,
     finish_run,
     save_books,
@@ -39,6 +42,18 @@ interruption: finished tasks are skipped.
 WEB_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".html", ".htm")
 
 
+def _holds_web_pages(path: str, pages_only: bool = True) -> bool:
+    """A web-page file, or a folder whose files are web pages only (a folder of WARCs is web input)."""
+    from jinglian.corpus.readers import SUPPORTED_SUFFIXES
+
+    p = Path(path)
+    if not p.is_dir():
+        return path.lower().endswith(WEB_SUFFIXES)
+    names = [f.name.lower() for f in p.rglob("*") if f.is_file()]
+    web = any(n.endswith(WEB_SUFFIXES) for n in names)
+    return web and (not pages_only or not any(n.endswith(SUPPORTED_SUFFIXES) for n in names))
+
+
 def _crawl_first(urls: list[str], out: Path, max_pages: int, max_depth: int, delay: float, allow_private: bool) -> list[str]:
     """Crawl in a child process: forking pipeline workers after Twisted's threads ran here can hang."""
     import subprocess
@@ -65,9 +80,10 @@ def curate(
     dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Exact + MinHash near-duplicate removal.")] = True,
     threshold: Annotated[float, typer.Option(help="Dedup: estimated Jaccard of character 5-grams (3-grams under 400 characters).")] = 0.7,
     index: Annotated[Path | None, typer.Option(help="Dedup against (and add to) this incremental index.")] = None,
-    workers: Annotated[int, typer.Option(help="Tasks run at once (default: number of cores).")] = default_workers(),
+    workers: WorkersOption = None,
     tasks: Annotated[int, typer.Option(help="Tasks to split the input files into (default: one per file).")] = 0,
     executor: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
+    slurm_option: SlurmOption = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     t2s: Annotated[bool, typer.Option("--t2s/--no-t2s", help="Convert traditional to simplified (OpenCC t2s).")] = True,
     txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' (one doc per file) or 'paragraph' (per blank-line block).")] = "file",
@@ -84,15 +100,15 @@ def curate(
     """The whole corpus pipeline: [crawl →] [extract →] normalize → filter → dedup → write."""
     from jinglian.corpus.curate import CurateOptions, curate_pipeline, curate_stages
     from jinglian.corpus.dedup.runner import run_stages
-    from jinglian.corpus.executors import run_pipeline
-    from jinglian.corpus.readers import expand_inputs
+    from jinglian.corpus.executors import parse_slurm_options, run_pipeline
+    from jinglian.corpus.readers import InputError, expand_inputs
     from jinglian.corpus.stats import RunBooks
 
     with user_errors():
         urls = [i for i in inputs if i.startswith(("http://", "https://"))]
         paths = [i for i in inputs if i not in urls]
         if source == "auto":
-            source = "web" if urls or any(p.lower().endswith(WEB_SUFFIXES) for p in paths) else "documents"
+            source = "web" if urls or any(_holds_web_pages(p) for p in paths) else "documents"
         if urls:
             paths += _crawl_first(urls, out, max_pages, max_depth, delay, allow_private)
         if source == "web":
@@ -100,7 +116,12 @@ def curate(
 
             files = expand_web_inputs(paths)
         else:
-            files = expand_inputs(paths)
+            try:
+                files = expand_inputs(paths)
+            except InputError as err:
+                if err.reason == "no_input" and _holds_web_pages(err.path, pages_only=False):
+                    raise UserError(f"{err} (it holds web pages: WARC/WET/HTML; use --from web)") from None
+                raise
         opts = CurateOptions(
             source=source, t2s=t2s, profile=None if profile == "none" else profile, dedup=dedup,
             threshold=threshold, index_dir=index, fmt=fmt, txt_mode=txt_mode, on_error=on_error,
@@ -115,17 +136,20 @@ def curate(
             prepare_index(out, benchmarks)
             opts.decontam_dir, opts.decontam_mode = out / "decontam", decontam_mode
         n_tasks = tasks or len(files)
+        slurm = {"slurm_options": parse_slurm_options(slurm_option)} if executor == "slurm" else {}
         if not dedup:
-            with task_progress(f"curate ({executor}, {min(workers, n_tasks)} workers)") as update:
+            at_once = executor_workers(executor, workers, n_tasks)
+            with task_progress(f"curate ({executor}, {describe_workers(at_once)})") as update:
                 result = run_pipeline(curate_pipeline(files, out, opts), out, tasks=n_tasks,
-                                      workers=min(workers, n_tasks), executor=executor, on_progress=update)
+                                      workers=at_once, executor=executor, on_progress=update, **slurm)
             books, wall = result.books, result.wall_seconds
         else:
             if executor == "slurm" and index:
                 fail("--index needs the run to finish before the index grows: run it locally or on Ray")
             with stage_progress("curate") as on_stage:
                 results = run_stages(curate_stages(files, out, opts, n_tasks), out / "dedup",
-                                     workers=workers, executor=executor, on_stage=on_stage)
+                                     workers=executor_workers(executor, workers), executor=executor,
+                                     on_stage=on_stage, **slurm)
             if not results:  # submitted to Slurm as chained jobs
                 console.print("submitted to Slurm as chained jobs (signature → buckets → cluster → filter); "
                               f"logs and stats will appear under {out / 'dedup'}", soft_wrap=True)
@@ -139,7 +163,8 @@ def curate(
                 config = opts.dedup_config()
                 update_index(DedupIndex.open(index, config), out / "dedup", n_tasks, config)
     if executor == "slurm":
-        console.print(f"submitted to Slurm; logs and stats will appear under {out / 'logs'}")
+        console.print(f"submitted to Slurm: {n_tasks} tasks, {describe_workers(executor_workers(executor, workers, n_tasks))}; "
+                      f"logs and stats will appear under {out / 'logs'}", soft_wrap=True)
         return
     save_books(books, out, f"jinglian curate: {len(files)} file(s)")
     if benchmarks:

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from jinglian.cli import (
+    SlurmOption,
+    WorkersOption,
     console,
-    default_workers,
+    executor_workers,
     fail,
     finish_run,
     save_books,
@@ -45,12 +47,11 @@ def dedup(
     index: Annotated[
         Path | None, typer.Option("--index", help="Incremental index folder (created when new).")
     ] = None,
-    workers: Annotated[
-        int, typer.Option(help="Tasks run at once (default: number of cores).")
-    ] = default_workers(),
+    workers: WorkersOption = None,
     executor: Annotated[
         str, typer.Option(help="local | ray | slurm (the four stages as chained Slurm jobs)")
     ] = "local",
+    slurm_option: SlurmOption = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     t2s: Annotated[
         bool, typer.Option("--t2s/--no-t2s", help="Compare traditional and simplified script as one.")
@@ -76,6 +77,7 @@ def dedup(
     """Remove exact and near-duplicate documents (MinHash LSH), optionally against an incremental index."""
     from jinglian.corpus.dedup.minhash import DedupConfig
     from jinglian.corpus.dedup.runner import run_dedup
+    from jinglian.corpus.executors import parse_slurm_options
     from jinglian.corpus.readers import expand_inputs
 
     with user_errors():
@@ -95,8 +97,9 @@ def dedup(
                 out,
                 config=config,
                 index_dir=index,
-                workers=workers,
+                workers=executor_workers(executor, workers),
                 executor=executor,
+                slurm_options=parse_slurm_options(slurm_option),
                 fmt=fmt,
                 reader_options=reader,
                 on_stage=on_stage,

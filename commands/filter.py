@@ -9,8 +9,11 @@ from typing import Annotated
 import typer
 
 from jinglian.cli import (
+    SlurmOption,
+    WorkersOption,
     console,
-    default_workers,
+    describe_workers,
+    executor_workers,
     finish_run,
     save_books,
     task_progress,
@@ -64,16 +67,20 @@ def _line_cleaning(logging_dir: Path) -> str | None:
     )
 
 
-def _run(pipeline, out: Path, files: list[str], tasks: int, workers: int, executor: str, title: str):
+def _run(pipeline, out: Path, files: list[str], tasks: int, workers: int | None, executor: str, title: str,
+         slurm_options: dict | None = None):
     from jinglian.corpus.executors import run_pipeline
 
     n_tasks = tasks or len(files)
-    with task_progress(f"{title} ({executor}, {min(workers, n_tasks)} workers)") as update:
+    at_once = executor_workers(executor, workers, n_tasks)
+    with task_progress(f"{title} ({executor}, {describe_workers(at_once)})") as update:
         result = run_pipeline(
-            pipeline, out, tasks=n_tasks, workers=min(workers, n_tasks), executor=executor, on_progress=update
+            pipeline, out, tasks=n_tasks, workers=at_once, executor=executor, on_progress=update,
+            **({"slurm_options": slurm_options} if executor == "slurm" else {}),
         )
     if executor == "slurm":
-        console.print(f"submitted to Slurm; logs and stats will appear under {result.logging_dir}")
+        console.print(f"submitted to Slurm: {n_tasks} tasks, {describe_workers(at_once)}; "
+                      f"logs and stats will appear under {result.logging_dir}", soft_wrap=True)
         raise typer.Exit()
     save_books(result.books, out, f"jinglian {title}: {len(files)} file(s)")
     pii = _pii_counts(result.logging_dir)
@@ -96,13 +103,12 @@ def filter_command(
             help="Run jinglian's normalizer first (NFKC without breaking Chinese punctuation, 繁→简).",
         ),
     ] = True,
-    workers: Annotated[
-        int, typer.Option(help="Tasks run at once (default: number of cores).")
-    ] = default_workers(),
+    workers: WorkersOption = None,
     tasks: Annotated[
         int, typer.Option(help="Tasks to split the input files into (default: one per file).")
     ] = 0,
     executor: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
+    slurm_option: SlurmOption = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     on_error: Annotated[
         str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")
@@ -112,6 +118,7 @@ def filter_command(
     txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' or 'paragraph'.")] = "file",
 ) -> None:
     """Filter Chinese documents by a profile: every rule named, every drop explained."""
+    from jinglian.corpus.executors import parse_slurm_options
     from jinglian.corpus.filters import filter_steps, load_profile
     from jinglian.corpus.normalize import Normalizer
     from jinglian.corpus.readers import DocumentReader, expand_inputs
@@ -134,7 +141,7 @@ def filter_command(
             *filter_steps(steps_profile, rejects),
             document_writer(out / "documents", fmt),
         ]
-        _run(pipeline, out, files, tasks, workers, executor, f"filter --profile {profile}")
+        _run(pipeline, out, files, tasks, workers, executor, f"filter --profile {profile}", parse_slurm_options(slurm_option))
 
 
 def register(app: typer.Typer) -> None:

@@ -10,8 +10,13 @@ import typer
 from jinglian.cli import console, user_errors
 
 
-def report(run_dir: Annotated[Path, typer.Argument(help="A run folder (curate, filter, dedup, build, train, quickstart).")]) -> None:
-    """Write RUN_DIR/report.html: funnel, drops by reason, histograms, dedup clusters, datasets, training curves.
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (curate, filter, dedup, build, train, quickstart).")],
+    profile: Annotated[str, typer.Option(help="Filter profile whose thresholds are drawn on the histograms: zh-web, a YAML file, or 'none'.")] = "zh-web",
+) -> None:
+    """Write RUN_DIR/report.html: funnel, drops by reason with examples, histograms with thresholds, dedup clusters, datasets, training curves.
+
+    Sections appear only for what the run holds.
 
     Example:
 
@@ -20,7 +25,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder (curate, f
     from jinglian.report import write_report
 
     with user_errors():
-        path = write_report(run_dir)
+        path = write_report(run_dir, None if profile == "none" else profile)
     console.print(f"report: {path}", soft_wrap=True, highlight=False)
 
 

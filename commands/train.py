@@ -38,8 +38,8 @@ several GPUs.
 
 def _print_metrics(stage: str, metrics: dict, out: str, seconds: float) -> None:
     table = Table(title=f"jinglian train {stage}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table.add_column("metric", overflow="fold")
+    table.add_column("value", justify="right", overflow="fold")
     for key, value in metrics.items():
         if isinstance(value, float):
             table.add_row(key, f"{value:.4g}")
@@ -49,6 +49,10 @@ def _print_metrics(stage: str, metrics: dict, out: str, seconds: float) -> None:
     if curve:
         table.add_row("loss first → last", f"{curve[0]:.4g} → {curve[-1]:.4g}")
     console.print(table)
+    if "pairwise_accuracy" in metrics and "eval_accuracy" in metrics:
+        console.print("eval_accuracy is TRL's: the mean of per-batch accuracies over the eval pairs TRL kept (pairs over "
+                      "max_length dropped); pairwise_accuracy is jinglian's: the share of all eval pairs whose chosen text "
+                      "scores above its rejected one", soft_wrap=True)
     console.print(f"model: {out}   summary: {Path(out) / 'jinglian_summary.json'}   wall time: {seconds:.1f} s")
 
 
@@ -59,11 +63,28 @@ def _ppo_line(row: dict) -> None:
         f"eos {row['eos_fraction']:.2f}", highlight=False)
 
 
+def _quiet_library_warnings() -> None:
+    """Warnings every run printed that ask nothing of the user: transformers 5 renaming
+    ``gradient_checkpointing`` (TRL's configs set the old name themselves), and on machines without
+    a GPU torch's pin_memory note and DeepSpeed's accelerator guess."""
+    import os
+    import warnings
+
+    import torch
+
+    if not torch.cuda.is_available():  # DeepSpeed's "Setting accelerator to CPU ..." on every CPU run
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    warnings.filterwarnings("ignore", message="`gradient_checkpointing` is deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="`gradient_checkpointing_kwargs` is deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true but no accelerator is found")
+
+
 def run_stage(stage: str, config: Path, overrides: list[str]) -> dict:
     from jinglian.train.common import NonFiniteLoss
     from jinglian.train.config import load_config
 
     start = time.time()
+    _quiet_library_warnings()
     with user_errors():
         cfg = load_config(config, stage, overrides)
         try:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shlex
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from datatrove.executor.slurm import SlurmPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 from jinglian.corpus.stats import RunBooks, read_books
@@ -58,19 +62,60 @@ def build_executor(pipeline: list[PipelineStep], kind: str, tasks: int, workers:
             raise ExecutorUnavailable(
                 "--executor slurm needs Slurm's sbatch on PATH, and it is not here: run on a Slurm login node"
             )
-        from datatrove.executor import SlurmPipelineExecutor
-
-        return SlurmPipelineExecutor(
+        sbatch = dict(options.get("slurm_options") or {})
+        return SlurmExecutor(
             pipeline,
             tasks=tasks,
-            workers=workers,
+            workers=workers,  # at most this many array tasks at once (%N); -1: as many as Slurm allows
             logging_dir=str(logging_dir),
-            time=options.get("slurm_time", "24:00:00"),
-            partition=options.get("slurm_partition", "cpu"),
+            time=None,
+            partition=None,
+            qos=None,
+            cpus_per_task=int(sbatch.get("cpus-per-task", 1)),
             job_name=options.get("job_name", "jinglian"),
             depends=options.get("depends"),  # a SlurmPipelineExecutor this one waits for (afterok)
+            sbatch_args=sbatch,
         )
     raise ExecutorUnavailable(f"unknown executor {kind!r} (choose from {', '.join(EXECUTORS)})")
+
+
+_SBATCH_KEY = re.compile(r"[a-z][a-z-]*")
+
+
+def parse_slurm_options(pairs: list[str] | None) -> dict[str, str]:
+    """``["partition=cpu", "time=4:00:00"]`` -> sbatch directives; one-line errors for bad pairs."""
+    options: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        key = key.strip().removeprefix("--")
+        if not sep or not _SBATCH_KEY.fullmatch(key) or not value.strip():
+            raise ValueError(f"--slurm-option {pair!r}: expected KEY=VALUE with an sbatch option name, e.g. partition=cpu")
+        if key in ("array", "output", "error", "job-name", "dependency"):
+            raise ValueError(f"--slurm-option {key}: jinglian sets this one itself (tasks: --tasks, at once: --workers)")
+        options[key] = value.strip()
+    return options
+
+
+class SlurmExecutor(SlurmPipelineExecutor):
+    """datatrove's Slurm executor with two changes for real clusters.
+
+    * No site defaults baked in: datatrove writes ``--partition``, ``--time`` and ``--qos=normal``
+      into every script; here only what the user gives (``--slurm-option``) is written, so the
+      cluster's own defaults apply to the rest.
+    * Jobs start with this interpreter's absolute path (``/path/venv/bin/python -m
+      datatrove.tools.launch_pickled_pipeline``), not ``launch_pickled_pipeline`` looked up on the
+      compute node's PATH, which finds nothing (or another install) when the venv is not activated.
+    """
+
+    def get_sbatch_args(self, max_array: int = 1) -> dict:
+        args = super().get_sbatch_args(max_array)
+        return {k: v for k, v in args.items() if v is not None}
+
+    def get_launch_file_contents(self, sbatch_args: dict, run_script: str) -> str:
+        python = shlex.quote(sys.executable)
+        for tool in ("launch_pickled_pipeline", "merge_stats"):
+            run_script = re.sub(rf"(^|\s){tool} ", rf"\g<1>{python} -m datatrove.tools.{tool} ", run_script)
+        return super().get_launch_file_contents(sbatch_args, run_script)
 
 
 @contextlib.contextmanager

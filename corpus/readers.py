@@ -11,10 +11,12 @@ A file that cannot be read at all (empty, wrong Parquet schema) counts as one re
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -70,6 +72,18 @@ def expand_inputs(paths: list[str], suffixes: tuple[str, ...] = SUPPORTED_SUFFIX
 
 def _open_bytes(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
+@contextlib.contextmanager
+def _broken_file(path: str, where: Callable[[], int | None] = lambda: None):
+    """A truncated or corrupt compressed file stops the run naming the file, in every --on-error
+    mode: it is not one bad record, and what follows the damage cannot be read."""
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        line = where()
+        after = f" after line {line}" if line else ""
+        raise InputError(path, None, "truncated_file", f"truncated or corrupt compressed file{after} ({err})") from None
 
 
 def _decode(raw: bytes, path: str, line: int) -> str:
@@ -164,7 +178,8 @@ class DocumentReader(AccountedStep):
 
     def _jsonl(self, path: str) -> Iterator[Document | InputError]:
         seen_any = False
-        with _open_bytes(path) as f:
+        lineno = 0
+        with _open_bytes(path) as f, _broken_file(path, lambda: lineno):
             for lineno, raw in enumerate(f, start=1):
                 if not raw.strip():
                     continue
@@ -186,7 +201,7 @@ class DocumentReader(AccountedStep):
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise InputError(path, lineno, "malformed_json", f"malformed JSON ({err.msg} at column {err.colno})") from None
+            raise InputError(path, lineno, "malformed_json", f"malformed JSON ({err.msg.removesuffix(' at')} at column {err.colno})") from None
         if not isinstance(record, dict):
             raise InputError(path, lineno, "not_an_object", f"expected a JSON object, got {type(record).__name__}")
         return record
@@ -231,7 +246,7 @@ class DocumentReader(AccountedStep):
                     yield err
 
     def _text(self, path: str) -> Iterator[Document | InputError]:
-        with _open_bytes(path) as f:
+        with _open_bytes(path) as f, _broken_file(path):
             raw = f.read()
         if not raw.strip():
             yield InputError(path, None, "empty_file", "file is empty")

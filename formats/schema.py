@@ -99,7 +99,7 @@ def iter_raw_records(path: str) -> Iterator[Located | InputError]:
             yield InputError(path, None, "invalid_utf8", f"invalid UTF-8 at byte {err.start}")
             return
         except json.JSONDecodeError as err:
-            yield InputError(path, err.lineno, "malformed_json", f"malformed JSON array ({err.msg} at column {err.colno})")
+            yield InputError(path, err.lineno, "malformed_json", f"malformed JSON array ({err.msg.removesuffix(' at')} at column {err.colno})")
             return
         for i, record in enumerate(array):
             yield Located(record, path, index=i)
@@ -122,7 +122,7 @@ def iter_raw_records(path: str) -> Iterator[Located | InputError]:
             yield InputError(path, lineno, "invalid_utf8", f"invalid UTF-8 at byte {err.start} of the line")
             continue
         except json.JSONDecodeError as err:
-            yield InputError(path, lineno, "malformed_json", f"malformed JSON ({err.msg} at column {err.colno})")
+            yield InputError(path, lineno, "malformed_json", f"malformed JSON ({err.msg.removesuffix(' at')} at column {err.colno})")
             continue
         yield Located(record, path, line=lineno)
 

@@ -22,8 +22,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from jinglian.formats.collect import Books
-from jinglian.formats.multiturn import Sample, apply_strategy, fit_length
+from jinglian.formats.collect import Books, Rejected
+from jinglian.formats.multiturn import Sample, apply_strategy, drop_oldest_exchanges, fit_length
 from jinglian.formats.schema import Conversation
 from jinglian.formats.templates import SegmentTokenizer, Template, bos_segment, markers_in
 
@@ -66,14 +66,24 @@ def build_dialogue_rows(
     tokenizer: Any | None = None,
     max_length: int | None = None,
     dedup: bool = True,
+    rejects: list[Rejected] | None = None,
 ) -> list[dict[str, Any]]:
-    """Conversations → rows. Counts repairs, length handling and duplicates into ``books``."""
+    """Conversations → rows. Counts repairs, length handling and duplicates into ``books``; each
+    dropped sample is also appended to ``rejects`` (``rejected.jsonl``) with its reason."""
     if max_length is not None and tokenizer is None:
         raise ValueError("--max-length counts tokens: it needs --tokenizer")
     eos = template.eos_for(tokenizer) if tokenizer is not None else ""
     seg_tok = SegmentTokenizer(tokenizer) if tokenizer is not None else None
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # dedup key -> source of the sample kept
     rows: list[dict[str, Any]] = []
+
+    def drop(sample: Sample, reason: str, detail: str) -> None:
+        books.dropped_samples[reason] += 1
+        if rejects is not None:
+            head = [_msg("system", sample.system)] if sample.system else []
+            record = {"messages": head + [_msg(m.role, m.content) for m in sample.messages]}
+            rejects.append(Rejected(sample.source, reason, detail, record))
+
     for conv in conversations:
         for note in conv.notes:
             books.notes[note] += 1
@@ -82,16 +92,19 @@ def build_dialogue_rows(
             books.notes["records_with_control_strings_in_text"] += 1
         for sample in apply_strategy(conv, strategy):
             if max_length is not None:
-                sample = fit_length(sample, lambda s: len(tokenize_sample(s, template, seg_tok)[0]), max_length, books.notes)
-                if sample is None:
-                    books.dropped_samples["too_long"] += 1
+                fitted = fit_length(sample, lambda s: len(tokenize_sample(s, template, seg_tok)[0]), max_length, books.notes)
+                if fitted is None:
+                    last = drop_oldest_exchanges(sample, len(sample.messages) // 2 - 1) or sample
+                    tokens = len(tokenize_sample(last, template, seg_tok)[0])
+                    drop(sample, "too_long", f"sample: {tokens} tokens with only its last exchange, over --max-length {max_length}")
                     continue
+                sample = fitted
             if dedup:
                 key = _dedup_key(sample)
                 if key in seen:
-                    books.dropped_samples["duplicate"] += 1
+                    drop(sample, "duplicate", f"sample: the same as the one kept from {seen[key]}")
                     continue
-                seen.add(key)
+                seen[key] = sample.source
             row = text_columns(sample, template, strategy, eos)
             if tokenizer is not None:
                 row["input_ids"], row["labels"] = tokenize_sample(sample, template, seg_tok)

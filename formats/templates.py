@@ -29,7 +29,9 @@ from typing import Any
 from jinglian.formats.schema import Message
 
 # Strings that must never act as markup when they appear inside user or assistant text.
-KNOWN_MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "</s>", "<s>", "### Instruction:", "### Response:")
+KNOWN_MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "</s>", "<s>", "### Instruction:", "### Response:",
+                 "[INST]", "[/INST]", "<|eot_id|>", "<|start_header_id|>", "<start_of_turn>", "<end_of_turn>",
+                 "<|user|>", "<|assistant|>")
 
 CHATML_JINJA = (
     "{%- for message in messages %}"
@@ -57,6 +59,7 @@ class Template:
 
     name = ""
     end_of_turn: str | None = None  # token closing an assistant turn; None = the tokenizer's EOS
+    writes_bos = False  # the rendered text starts with the model's BOS itself
 
     def render(
         self, messages: list[Message], system: str | None, trained: set[int], eos: str = "", add_generation_prompt: bool = False
@@ -74,7 +77,7 @@ class Template:
 
 
 class AlpacaTemplate(Template):
-    """The LLaMA/Alpaca format of the seed notes; later turns repeat the Instruction/Response pair."""
+    """The Alpaca (Stanford Alpaca) format of the seed notes; later turns repeat the Instruction/Response pair."""
 
     name = "alpaca"
 
@@ -176,7 +179,41 @@ class TokenizerChatTemplate(Template):
         for a, b in zip(cuts, cuts[1:], strict=False):
             t = any(s <= a and b <= e for s, e in spans)
             out += _split_sentinels(full[a:b], contents, t)
-        return out
+        real = [{"role": "system", "content": system}] if system else []
+        real += [{"role": m.role, "content": m.content} for m in messages]
+        return _as_rendered(out, self._render(real, add_generation_prompt))
+
+
+def _as_rendered(segments: list[Segment], rendered: str) -> list[Segment]:
+    """``segments`` with each content as the chat template really writes it.
+
+    Templates may transform content (``| trim`` in Llama-3 and Gemma, ``.strip()`` in Llama-2):
+    sentinels do not show that, so the conversation is rendered again with its real contents and each
+    content is matched there (as written, or stripped on either side) between the markup around it.
+    The result joins to exactly what ``apply_chat_template`` gives, or this raises.
+    """
+    out: list[Segment] = []
+    pos = 0
+    for k, seg in enumerate(segments):
+        if seg.special:
+            if not rendered.startswith(seg.text, pos):
+                break
+            out.append(seg)
+            pos += len(seg.text)
+            continue
+        after = next((s.text for s in segments[k + 1:] if s.special and s.text), None)
+        for text in dict.fromkeys((seg.text, seg.text.strip(), seg.text.lstrip(), seg.text.rstrip())):
+            end = pos + len(text)
+            if rendered.startswith(text, pos) and (rendered.startswith(after, end) if after is not None else end == len(rendered)):
+                out.append(Segment(text, False, seg.trained))
+                pos = end
+                break
+        else:
+            break
+    if pos != len(rendered) or len(out) != len(segments):
+        raise ValueError("this chat_template changes message content in a way jinglian cannot map back to the messages "
+                         "(it does more than strip whitespace); use a named template (--template llama3, chatml, ...)")
+    return out
 
 
 def _split_sentinels(text: str, contents: dict[str, str], trained: bool) -> list[Segment]:
@@ -194,7 +231,98 @@ def _split_sentinels(text: str, contents: dict[str, str], trained: bool) -> list
     return out
 
 
-TEMPLATES: dict[str, Template] = {"alpaca": AlpacaTemplate(), "chatml": ChatMLTemplate()}
+@dataclass(frozen=True)
+class Family:
+    """One model family's chat format, written as the strings around each part.
+
+    An assistant turn is ``generation`` (the prompt inference ends with; not trained), then
+    ``lead`` + answer + ``end_of_turn`` (trained: what the model must write), then ``after`` (not
+    trained). ``system=None``: the family has no system role of its own; a system prompt goes in
+    front of the first user message, inside ``system_wrap``. ``trim``: contents are stripped, as the
+    family's own template does (``| trim``, ``.strip()``). ``shared_user_open``: the end of an
+    answer is the next user turn's opening token (GLM-4 stops on ``<|user|>``), so that token is
+    written once, as the answer's end.
+    """
+
+    name: str
+    user: tuple[str, str]
+    generation: str
+    end_of_turn: str
+    prefix: str = ""
+    system: tuple[str, str] | None = None
+    system_wrap: tuple[str, str] = ("", "\n\n")  # around a system prompt put in the first user turn
+    lead: str = ""
+    after: str = ""
+    trim: bool = False
+    shared_user_open: bool = False
+    writes_bos: bool = False  # the prefix or user turns hold the BOS: no BOS is added in front
+
+
+class FamilyTemplate(Template):
+    """A :class:`Family` as a template (see ``FAMILIES`` for the formats)."""
+
+    def __init__(self, family: Family):
+        self.family = family
+        self.name = family.name
+        self.end_of_turn = family.end_of_turn
+        self.writes_bos = family.writes_bos
+
+    def render(self, messages, system, trained, eos="", add_generation_prompt=False):
+        f = self.family
+        clean = (lambda t: t.strip()) if f.trim else (lambda t: t)
+        out: list[Segment] = [Segment(f.prefix, True)] if f.prefix else []
+        merge_system = bool(system) and f.system is None
+        if system and f.system is not None:
+            out += [Segment(f.system[0], True), Segment(clean(system), False), Segment(f.system[1], True)]
+        for i, m in enumerate(messages):
+            if m.role == "user":
+                opened = f.shared_user_open and i > 0 and messages[i - 1].role == "assistant"
+                out.append(Segment(f.user[0].removeprefix(f.end_of_turn) if opened else f.user[0], True))
+                if merge_system and i == 0:
+                    out += [Segment(f.system_wrap[0], True), Segment(clean(system), False), Segment(f.system_wrap[1], True)]
+                out += [Segment(clean(m.content), False), Segment(f.user[1], True)]
+            else:
+                t = i in trained
+                out += [Segment(f.generation, True)] + ([Segment(f.lead, True, t)] if f.lead else [])
+                out += [Segment(clean(m.content), False, t), Segment(f.end_of_turn, True, t)]
+                out += [Segment(f.after, True)] if f.after else []
+        if add_generation_prompt:
+            out.append(Segment(f.generation, True))
+        return [s for s in out if s.text or not s.special]
+
+
+# Each format as the family's own chat template writes it (the tests spell every one out).
+FAMILIES = [
+    # meta-llama/Llama-2-*-chat: BOS on every user turn, content stripped, " answer </s>"
+    Family("llama2", user=("<s>[INST] ", " [/INST]"), generation="", lead=" ", end_of_turn=" </s>",
+           system_wrap=("<<SYS>>\n", "\n<</SYS>>\n\n"), trim=True, writes_bos=True),
+    # meta-llama/Meta-Llama-3(.1)-*-Instruct: header blocks, content | trim, <|eot_id|> ends every turn
+    Family("llama3", prefix="<|begin_of_text|>", system=("<|start_header_id|>system<|end_header_id|>\n\n", "<|eot_id|>"),
+           user=("<|start_header_id|>user<|end_header_id|>\n\n", "<|eot_id|>"),
+           generation="<|start_header_id|>assistant<|end_header_id|>\n\n", end_of_turn="<|eot_id|>", trim=True, writes_bos=True),
+    # mistralai/Mistral-7B-Instruct-v0.1/v0.2: no system role (it goes before the first question)
+    Family("mistral", prefix="<s>", user=("[INST] ", " [/INST]"), generation="", end_of_turn="</s>", writes_bos=True),
+    # google/gemma(-2)-*-it: "model" turns, content | trim; no system role (as Gemma 3: before the first question)
+    Family("gemma", prefix="<bos>", user=("<start_of_turn>user\n", "<end_of_turn>\n"), generation="<start_of_turn>model\n",
+           end_of_turn="<end_of_turn>", after="\n", trim=True, writes_bos=True),
+    # THUDM/glm-4-9b-chat: [gMASK]<sop>, role tokens, an answer ends where the next <|user|> starts
+    Family("glm4", prefix="[gMASK]<sop>", system=("<|system|>\n", ""), user=("<|user|>\n", ""), generation="<|assistant|>",
+           lead="\n", end_of_turn="<|user|>", shared_user_open=True),
+    # baichuan-inc/Baichuan2-*-Chat: <reserved_106> user, <reserved_107> assistant, system text first;
+    # each answer ends with </s> (Baichuan2 trains that EOS; its chat history leaves it out)
+    Family("baichuan2", system=("", ""), user=("<reserved_106>", ""), generation="<reserved_107>", end_of_turn="</s>"),
+    # deepseek-ai/deepseek-llm-*-chat (and DeepSeek-V2-Chat): "User: ...\n\nAssistant: ...<｜end▁of▁sentence｜>"
+    Family("deepseek", prefix="<｜begin▁of▁sentence｜>", system=("", "\n\n"), user=("User: ", "\n\n"), generation="Assistant:",
+           lead=" ", end_of_turn="<｜end▁of▁sentence｜>", writes_bos=True),
+]
+# Families that write ChatML (<|im_start|>role ... <|im_end|>): Qwen (1.5, 2, 2.5 given a system
+# prompt, 3 without thinking), Yi-*-Chat, and models trained with it.
+CHATML_ALIASES = ("qwen", "yi")
+
+TEMPLATES: dict[str, Template] = {
+    "alpaca": AlpacaTemplate(), "chatml": ChatMLTemplate(), **{name: ChatMLTemplate() for name in CHATML_ALIASES},
+    **{f.name: FamilyTemplate(f) for f in FAMILIES},
+}
 TEMPLATE_NAMES = (*TEMPLATES, "tokenizer")
 
 
@@ -317,7 +445,7 @@ def bos_segment(tokenizer: Any | None, template: Template) -> list[Segment]:
     tokenizer adds."""
     from jinglian.formats.tokenizer import adds_bos
 
-    if tokenizer is None or isinstance(template, TokenizerChatTemplate) or not adds_bos(tokenizer):
+    if tokenizer is None or isinstance(template, TokenizerChatTemplate) or template.writes_bos or not adds_bos(tokenizer):
         return []
     return [Segment(tokenizer.bos_token, True)]
 

@@ -70,7 +70,7 @@ def test_slurm_runs_curate_with_dedup_as_chained_jobs(cli, sample_jsonl, read_do
         if "launch_pickled_pipeline" not in text:
             continue  # datatrove's merge_stats job after each stage
         pik = text.split("launch_pickled_pipeline ")[1].split()[0]
-        array = int(text.split("#SBATCH --array=0-")[1].split("%")[0]) + 1
+        array = int(text.split("#SBATCH --array=0-")[1].split()[0].split("%")[0]) + 1
         args = (log / f"{script.stem}.args").read_text()
         dependency = args.split("--dependency=")[1].split()[0] if "--dependency=" in args else None
         jobs.append((str(1000 + int(script.stem)), Path(pik).parent.parent.name, array, dependency, pik))

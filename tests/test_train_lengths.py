@@ -70,7 +70,8 @@ def test_sft_with_a_smaller_max_length_is_an_error_that_counts_the_cut_samples(b
                f"output_dir={tmp_path / 'cli'}", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     line = " ".join(proc.stderr.split())  # rich wraps long lines
-    assert f"sft: {over} of {len(lengths)} train samples are longer than max_length {limit}" in line, line
+    assert f"sft: {over} of {len(lengths)} train samples ({over / len(lengths):.0%}) are longer than max_length {limit}" in line, line
+    assert "jinglian build sft|multiturn --max-length N" in line  # the builder that has the option
     assert f"longest {lengths[-1]} tokens" in line and "built with --max-length 512" in line
     assert "data.allow_truncation=true" in line
     # allowed: a warning, and TRL trains on the cut samples
@@ -104,7 +105,7 @@ def test_sft_checks_text_columns_with_trls_own_tokenization(toy, tmp_path):
     assert trainer.length_counts == {"train": sum(n > limit for n in train), "eval": sum(n > limit for n in test)}
 
 
-def test_reward_model_would_drop_long_pairs_and_dpo_would_cut_them(toy, tmp_path):
+def test_reward_model_would_drop_long_pairs_and_dpo_would_cut_them(toy, tmp_path, caplog):
     from datasets import load_from_disk
 
     from jinglian.train.dpo import build_dpo
@@ -117,10 +118,15 @@ def test_reward_model_would_drop_long_pairs_and_dpo_would_cut_them(toy, tmp_path
     limit = max(pair) - 1
     over = sum(n > limit for n in pair)
     assert 0 < over < len(pair)
-    with pytest.raises(ValueError, match=rf"rm: {over} of {len(pair)} train samples .* drop them"):
+    with pytest.raises(ValueError, match=rf"rm: {over} of {len(pair)} train samples .* drop them") as err:
         build_rm(cfg("rm", toy / "tokenizer", toy / "preference", tmp_path / "rm", f"max_length={limit}"))
-    rm = build_rm(cfg("rm", toy / "tokenizer", toy / "preference", tmp_path / "rm2", f"max_length={limit}", allow=True))
-    assert len(rm.train_dataset) == len(pair) - over  # what TRL does with them: dropped
+    # advice one can follow: `build preference` has no --max-length (issue 24 item 6)
+    assert "--max-length" not in str(err.value) and "remove or shorten those pairs" in str(err.value)
+    with caplog.at_level("WARNING", logger="jinglian.train.lengths"):
+        rm = build_rm(cfg("rm", toy / "tokenizer", toy / "preference", tmp_path / "rm2", f"max_length={limit}", allow=True))
+    assert len(rm.train_dataset) == len(pair) - over  # what TRL does with them: dropped, and said with the share
+    assert f"rm: dropping {over} of {len(pair)} train pairs ({over / len(pair):.0%})" in caplog.text
+    assert rm.length_counts["train"] == over  # train_and_save puts it in the summary (samples_dropped_over_max_length_train)
     with pytest.raises(ValueError, match=rf"dpo: {over} of {len(pair)} train samples .* first max_length tokens"):
         build_dpo(cfg("dpo", toy / "tokenizer", toy / "preference", tmp_path / "dpo", f"max_length={limit}"))
 

@@ -60,7 +60,10 @@ def resume_arg(args) -> str | bool | None:
 
 def train_and_save(trainer, tokenizer=None) -> dict[str, Any]:
     """Run ``trainer.train`` (resuming if asked), save model + tokenizer to ``output_dir``, evaluate."""
-    result = trainer.train(resume_from_checkpoint=resume_arg(trainer.args))
+    resume = resume_arg(trainer.args)
+    if resume:
+        print(f"resuming from {resume}", flush=True)  # which checkpoint, said before the first step
+    result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(trainer.args.output_dir)
     if tokenizer is not None and trainer.is_world_process_zero():
         tokenizer.save_pretrained(trainer.args.output_dir)
@@ -69,6 +72,8 @@ def train_and_save(trainer, tokenizer=None) -> dict[str, Any]:
     metrics["loss_curve"] = [r["loss"] for r in trainer.state.log_history if "loss" in r]
     if trainer.eval_dataset is not None:
         metrics.update(trainer.evaluate())
+    verb = "dropped" if getattr(trainer, "length_stage", "") == "rm" else "cut"  # data.allow_truncation: said in the summary
+    metrics.update({f"samples_{verb}_over_max_length_{split}": n for split, n in getattr(trainer, "length_counts", {}).items() if n})
     return metrics
 
 

@@ -63,21 +63,32 @@ def length_check_options(data_cfg) -> dict:
             "built_max_length": built_max_length(data_cfg.train)}
 
 
+# what a user can do about it besides raising args.max_length: only the SFT builders have --max-length
+REMEDY = {"sft": "rebuild with `jinglian build sft|multiturn --max-length N` (drops the oldest whole exchanges, "
+                 "never cuts an answer)",
+          "dpo": "remove or shorten those pairs in the data (`jinglian build preference` keeps pairs whole)",
+          "rm": "remove or shorten those pairs in the data (`jinglian build preference` keeps pairs whole)"}
+
+
 def check_lengths(stage: str, lengths: list[int], max_length: int, split: str, allow: bool = False,
                   built: int | None = None) -> int:
     """Raise (or, with ``allow``, warn) when samples exceed ``max_length``; returns how many do."""
     over = [n for n in lengths if n > max_length]
     if not over:
         return 0
-    msg = (f"{stage}: {len(over)} of {len(lengths)} {split} samples are longer than max_length {max_length} "
+    share = f"{len(over) / len(lengths):.0%}"
+    msg = (f"{stage}: {len(over)} of {len(lengths)} {split} samples ({share}) are longer than max_length {max_length} "
            f"(longest {max(over)} tokens); TRL would {FATE[stage]}")
     if built is not None:
         msg += f". The dataset was built with --max-length {built}"
     if allow:
-        log.warning(msg + " (data.allow_truncation: true)")
+        if stage == "rm":
+            msg = (f"rm: dropping {len(over)} of {len(lengths)} {split} pairs ({share}) longer than max_length {max_length}; "
+                   f"training on {len(lengths) - len(over)} (data.allow_truncation: true)")
+        log.warning(msg if stage == "rm" else msg + " (data.allow_truncation: true)")
         return len(over)
-    raise ValueError(msg + f". Set args.max_length={max(over)} (or more), rebuild with a smaller --max-length, "
-                     "or set data.allow_truncation=true to train on the cut samples")
+    raise ValueError(msg + f". Set args.max_length={max(over)} (or more), {REMEDY[stage]}, "
+                     "or set data.allow_truncation=true to train on what TRL keeps")
 
 
 class LengthCheckMixin:

@@ -75,8 +75,8 @@ class ReplayReader(PipelineStep):
 
 def dedup_stages(
     source: list[PipelineStep],
-    replay: list[PipelineStep],
-    sink: list[PipelineStep],
+    replay: list[PipelineStep] | None = None,
+    sink: list[PipelineStep] = (),
     *,
     work: str | Path,
     tasks: int,
@@ -85,7 +85,16 @@ def dedup_stages(
     rejects_dir: str | None = None,
     spill: list[PipelineStep] = (),
 ) -> list[Stage]:
-    """The four stages; ``replay`` must yield, for every rank, the documents ``source`` yielded, in order."""
+    """The four stages; ``replay`` must yield, for every rank, the documents ``source`` yielded, in order.
+    Without ``replay`` (and ``spill``), the source's documents are spilled to ``work/stage1`` and read
+    back, so any list of steps (a datatrove reader, filters) can stand in front of dedup."""
+    if replay is None:
+        if spill:
+            raise ValueError("dedup_stages: a spill needs the replay that reads it back")
+        from datatrove.pipeline.writers import JsonlWriter
+
+        spill = [JsonlWriter(f"{work}/stage1", output_filename="${rank}.jsonl", compression=None)]
+        replay = [ReplayReader(f"{work}/stage1")]
     prefixes = index.segment_prefixes() if index else []
     return [
         Stage("signature", [*source, DedupSignature(work, config), *spill], tasks),
@@ -137,7 +146,7 @@ def submit_to_slurm(stages: list[Stage], work: str | Path, *, workers: int, **op
     executors, previous = [], None
     for number, stage in enumerate(stages, start=1):
         previous = build_executor(
-            stage.pipeline, "slurm", stage.tasks, max(1, min(workers, stage.tasks)),
+            stage.pipeline, "slurm", stage.tasks, workers if workers < 0 else max(1, min(workers, stage.tasks)),
             Path(work) / f"{number}_{stage.name}" / "logs", job_name=f"jinglian-{stage.name}", depends=previous,
             **options,
         )
@@ -176,6 +185,7 @@ def run_dedup(
     fmt: str = "jsonl",
     reader_options: dict | None = None,
     on_stage=None,
+    slurm_options: dict | None = None,
 ) -> DedupRun | None:
     """``jinglian dedup``: one task per input file, so the input order decides survivors for any worker count."""
     from jinglian.corpus.readers import DocumentReader
@@ -197,7 +207,8 @@ def run_dedup(
     )
     if executor == "slurm" and index:
         raise ExecutorUnavailable("--index needs the run to finish before the index grows: run it locally or on Ray")
-    results = run_stages(stages, work, workers=workers, executor=executor, on_stage=on_stage)
+    slurm = {"slurm_options": slurm_options} if executor == "slurm" else {}
+    results = run_stages(stages, work, workers=workers, executor=executor, on_stage=on_stage, **slurm)
     if not results:  # submitted to Slurm: nothing to read yet
         return None
     indexed = update_index(index, work, len(files), config) if index else None
