@@ -24,6 +24,8 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jinglian.corpus.quality.report import quality_html  # noqa: E402
+
 MAX_DOCS_PER_FOLDER = 20_000  # enough for a histogram; keeps the report fast on big runs
 NUMERIC_SKIP = {"source_line", "t2s_changed", "chars", "http_status", "charset_errors"}
 # Scores shown first when a run has them (filters write them into metadata); at most MAX_SCORE_PLOTS.
@@ -155,7 +157,7 @@ def documents_section(run: RunFolder) -> str:
         parts.append(
             f"<h3>{html.escape(_relative(folder, root))}</h3>"
             f"<p>{len(docs)} documents, {sum(lengths)} characters, median {sorted(lengths)[len(lengths) // 2]} characters</p>"
-            + "".join(plots)
+            + "".join(plots) + quality_html(_read_documents(folder))
         )
     return "".join(parts) or "<p>No documents folder found in this run.</p>"
 
