@@ -286,7 +286,7 @@ def main() -> None:
                   f"{time.process_time() - c0:>6.0f}")
     if ("ridge", "group") in cvs:
         cv = cvs["ridge", "group"]
-        print(f"\nthreshold the grouped CV suggests (ridge, keeps >= {KEEP_GOOD:.0%} of score >= 4): "
+        print(f"\nthreshold the grouped CV suggests (ridge, keeps >= {KEEP_GOOD:.1%} of score >= 4): "
               f"{choose_threshold(cv)}; shipped: {threshold}")
         print("ridge, by group, trade-off: threshold  0-1 dropped  >=4 kept  >=3 kept")
         for t in (1.5, 2.0, 2.25, 2.5, 2.75, 3.0):
