@@ -1,4 +1,4 @@
-"""``jinglian quality train|score``: the learned quality classifier."""
+"""``jinglian quality train|score``: the learned 0-5 quality score and fastText good/bad classifiers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from jinglian.cli import console, default_workers, user_errors
 from jinglian.commands.filter import _run
 
 quality_app = typer.Typer(
-    help="Train and apply quality models for Chinese: the learned 0-5 score, or a fastText good/bad classifier.", no_args_is_help=True
+    help="Train and apply quality models for Chinese: the learned 0-5 score, or a fastText good/bad classifier.",
+    no_args_is_help=True,
 )
 
 
@@ -34,9 +35,15 @@ def quality_train(
     ] = None,
     pos: Annotated[list[str] | None, typer.Option("--pos", help="fastText path: good documents (repeatable).")] = None,
     neg: Annotated[list[str] | None, typer.Option("--neg", help="fastText path: bad documents (repeatable).")] = None,
-    threshold: Annotated[float, typer.Option(help="Drop threshold written to the card (0-5 scale).")] = 2.3,
-    buckets: Annotated[str, typer.Option(help="quality_bucket edges, comma-separated scores.")] = "2.5,3.0,3.5",
-    document_mode: Annotated[str, typer.Option(help="How documents are scored: excerpt | windows | whole.")] = "excerpt",
+    threshold: Annotated[
+        float | None, typer.Option(help="Drop threshold written to the card (0-5; default: the shipped model's).")
+    ] = None,
+    buckets: Annotated[
+        str, typer.Option(help="quality_bucket edges, comma-separated scores (default: the shipped model's).")
+    ] = "",
+    document_mode: Annotated[
+        str, typer.Option(help="How documents are scored: excerpt | windows | whole (default: the shipped model's).")
+    ] = "",
     segmentation: Annotated[
         str, typer.Option(help="fastText path: auto (measure both, keep the better) | jieba | char.")
     ] = "auto",
@@ -62,11 +69,14 @@ def quality_train(
         if labels is not None:
             if pos or neg:
                 raise ValueError("give either a labels file or --pos/--neg, not both")
-            from jinglian.corpus.quality.model import train_model
+            from jinglian.corpus.quality.model import load_model, train_model
 
-            edges = [float(x) for x in buckets.split(",") if x.strip()]
-            card = train_model(labels, out, threshold=threshold, buckets=edges, document_mode=document_mode,
-                               fraction=fraction, seed=seed)
+            shipped = load_model().card
+            edges = [float(x) for x in buckets.split(",") if x.strip()] or shipped["buckets"]
+            card = train_model(
+                labels, out, threshold=shipped["threshold"] if threshold is None else threshold, buckets=edges,
+                document_mode=document_mode or shipped["document_mode"], fraction=fraction, seed=seed,
+            )
             data = card["training_data"]
             console.print(
                 f"trained on {data['used']} labelled texts ({card['target']}); skipped {data['skipped_null_score']} "
