@@ -134,7 +134,6 @@ def test_quality_train_cli_reads_annotate_output(cli, tmp_path):
     proc = cli("quality", "train", labels, "--out", tmp_path / "m", "--seed", "1")
     assert "trained on 60 labelled texts" in proc.stdout and "skipped 1 with score null" in proc.stdout
     assert load_model(tmp_path / "m").card["training_data"]["rows"] == 60
-    proc = cli("quality", "score", labels, "--model", tmp_path / "m", "--out", tmp_path / "s", "--workers", "1")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "好", "score": 4}\n{"text": "坏", "score": 7}\n', encoding="utf-8")
     proc = cli("quality", "train", bad, "--out", tmp_path / "x", check=False)
