@@ -293,6 +293,9 @@ def main() -> None:
             op = operating_point(cv, t)
             print(f"{'':<32}{t:>5}  {pct(op['junk_dropped']):>11} {pct(op['good4_kept']):>9} {pct(op['ok3_kept']):>9}")
 
+    if ("ridge", "group") in cvs:
+        by_kind(rows, cvs["ridge", "group"], threshold)
+
     print("\nLEARNING CURVE (ridge; share of each training part, seeded sample): AUC / Spearman")
     for fold_key in ("group", "batch"):
         cells = []
@@ -305,6 +308,17 @@ def main() -> None:
     if args.no_real:
         return
     real_report(shipped)
+
+
+def by_kind(rows: list[dict], cv: dict, threshold: float) -> None:
+    """What the score gets wrong, by the annotator's problem kind (leave-one-group-out scores)."""
+    print(f"\nBY KIND (ridge, leave one group out): excerpts, mean label, mean predicted score, dropped at {threshold}")
+    kinds = sorted({r["kind"] for r in rows}, key=lambda k: (k != "none", k))
+    for kind in kinds:
+        idx = [i for i, r in enumerate(rows) if r["kind"] == kind]
+        oof = cv["oof"][idx]
+        print(f"  {kind:<18} {len(idx):>5} {np.mean(cv['scores'][idx]):>6.2f} {np.mean(oof):>6.2f} "
+              f"{pct(float(np.mean(oof < threshold))):>7}")
 
 
 def real_report(shipped) -> None:
