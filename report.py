@@ -27,6 +27,8 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jinglian.corpus.quality.report import quality_html  # noqa: E402
+
 MAX_DOCS_PER_FOLDER = 20_000  # enough for a histogram; keeps the report fast on big runs
 NUMERIC_SKIP = {"source_line", "t2s_changed", "chars", "http_status", "charset_errors", "reject_value"}
 # Scores shown first when a run has them (filters write them into metadata); at most MAX_SCORE_PLOTS.
@@ -247,7 +249,7 @@ def documents_section(run: RunFolder) -> str:
             f"<p>{len(docs)} documents, {sum(lengths)} characters, median {sorted(lengths)[len(lengths) // 2]} characters"
             + (f"; red: {len(dropped)} documents this stage dropped (their scores as far as they were computed)" if dropped else "")
             + (f"; dashed lines: the thresholds of profile {html.escape(run.profile)}" if run.profile else "")
-            + "</p>" + "".join(plots)
+            + "</p>" + "".join(plots) + quality_html(_read_documents(folder))
         )
     return "".join(parts)
 

