@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from jinglian.cli import console, fail, user_errors
+from jinglian.runs import OVERWRITE_HELP, claim, tokenizer_setting
 
 build_app = typer.Typer(help="Build training datasets (SFT, multi-turn, preference, RL prompts, pretraining blocks).", no_args_is_help=True)
 tokenizer_app = typer.Typer(help="Train a tokenizer.", no_args_is_help=True)
@@ -25,6 +26,7 @@ Seed = Annotated[int, typer.Option(help="Seed of the train/validation split.")]
 Dedup = Annotated[bool, typer.Option("--dedup/--no-dedup", help="Write exact duplicate samples once.")]
 Hub = Annotated[str | None, typer.Option("--push-to-hub", help="Also push to this Hugging Face repo id (needs network).")]
 NearDup = Annotated[float | None, typer.Option("--near-dup", help="Drop records whose prompt near-duplicates an earlier one (MinHash Jaccard >= J, e.g. 0.8).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
 
 
 def _command_line() -> str:
@@ -39,8 +41,19 @@ def _tokenizer(path: str | None):
     return load_tokenizer(path)
 
 
-def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dict[str, Any], val_ratio: float, seed: int, hub: str | None, started: float, near_dup: float | None = None) -> None:
+def _claim(out: Path, books, settings: dict[str, Any], overwrite: bool) -> None:
+    """The run contract (jinglian.runs): the builders' inputs and settings, the tokenizer by its hash."""
+    recorded = settings | {"tokenizer": tokenizer_setting(settings.get("tokenizer"))}
+    claim(out, f"build {settings['kind']}", books.files, recorded, overwrite, say=console.print)
+
+
+def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dict[str, Any], val_ratio: float, seed: int, hub: str | None, started: float, near_dup: float | None = None, overwrite: bool = False) -> None:
     from rich.table import Table
+
+    from jinglian.formats.export import check_val_ratio
+
+    check_val_ratio(val_ratio)
+    _claim(out, books, settings | {"val_ratio": val_ratio, "seed": seed, "near_dup": near_dup}, overwrite)
 
     if near_dup:
         from jinglian.formats.neardup import drop_near_duplicate_prompts
@@ -68,7 +81,7 @@ def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dic
         fail("the books do not balance; see stats.json", code=1)
 
 
-def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, hub, near_dup) -> None:
+def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, hub, near_dup, overwrite) -> None:
     from jinglian.formats.collect import collect
     from jinglian.formats.schema import parse_conversation
     from jinglian.formats.sft import build_dialogue_rows
@@ -83,7 +96,7 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
         convs, rejects, books = collect(inputs, parse_conversation, on_error)
         rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup)
         settings = {"kind": kind, "template": template, "strategy": strategy, "tokenizer": tokenizer, "max_length": max_length, "dedup": dedup}
-        _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup, overwrite)
 
 
 @build_app.command("sft")
@@ -92,6 +105,7 @@ def build_sft(
     template: Annotated[str, typer.Option(help="alpaca | chatml | tokenizer (the tokenizer's own chat_template).")] = "alpaca",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Instruction data → prompt/completion (the final answer trained; any history is context).
 
@@ -102,7 +116,7 @@ def build_sft(
     Reads Alpaca (instruction/input/output, optional system/history), OpenAI `messages` and ShareGPT
     `conversations`, as JSON arrays or JSONL.
     """
-    _dialogues("sft", inputs, out, template, "last", tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup)
+    _dialogues("sft", inputs, out, template, "last", tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup, overwrite)
 
 
 @build_app.command("multiturn")
@@ -112,6 +126,7 @@ def build_multiturn(
     template: Annotated[str, typer.Option(help="chatml | alpaca | tokenizer.")] = "chatml",
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Dialogues → multi-turn samples with one of the three strategies.
 
@@ -119,7 +134,7 @@ def build_multiturn(
 
         jinglian build multiturn sharegpt.jsonl --out mt --strategy expand --tokenizer tok/ --max-length 2048
     """
-    _dialogues("multiturn", inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup)
+    _dialogues("multiturn", inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup, overwrite)
 
 
 @build_app.command("preference")
@@ -128,6 +143,7 @@ def build_preference(
     template: Annotated[str, typer.Option(help="chatml (conversational columns) | alpaca (string columns).")] = "chatml",
     margin: Annotated[bool, typer.Option("--margin/--no-margin", help="Add a `margin` column (score or rank difference).")] = False,
     on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, near_dup: NearDup = None, push_to_hub: Hub = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Pairs or ranked lists → prompt/chosen/rejected for the reward model and DPO.
 
@@ -147,7 +163,7 @@ def build_preference(
         records, rejects, books = collect(inputs, parse_preference, on_error)
         rows = build_preference_rows(records, tpl, books, margin)
         settings = {"kind": "preference", "template": template, "margin": margin}
-        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup, overwrite)
 
 
 @build_app.command("prompts")
@@ -155,6 +171,7 @@ def build_prompts(
     inputs: Inputs, out: Out,
     template: Annotated[str, typer.Option(help="chatml (message lists) | alpaca (rendered strings).")] = "chatml",
     on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, near_dup: NearDup = None, push_to_hub: Hub = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Any SFT / dialogue / preference / {"prompt"} records → prompt-only data for PPO and GRPO.
 
@@ -171,7 +188,8 @@ def build_prompts(
         tpl = get_template(template)
         records, rejects, books = collect(inputs, parse_any_prompt, on_error)
         rows = build_prompt_rows(records, tpl, books)
-        _finish(rows, rejects, books, out, {"kind": "prompts", "template": template}, val_ratio, seed, push_to_hub, started, near_dup)
+        _finish(rows, rejects, books, out, {"kind": "prompts", "template": template}, val_ratio, seed, push_to_hub, started, near_dup,
+                overwrite)
 
 
 def parse_params(text: str) -> int:
@@ -195,6 +213,7 @@ def build_pretrain(
     on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0,
     workers: Annotated[int, typer.Option("--workers", help="Processes tokenizing batches (the blocks do not depend on it).")] = 1,
     parquet: Annotated[bool, typer.Option("--parquet/--no-parquet", help="Also write a Parquet copy of each shard (OUT/parquet/<split>/).")] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Tokenize documents and pack them into fixed-length blocks with EOS between documents.
 
@@ -202,12 +221,20 @@ def build_pretrain(
 
         jinglian build pretrain curated/documents --out blocks --tokenizer tok/ --block-size 1024 --model-params 125M --workers 4
     """
+    from jinglian.formats.export import check_val_ratio
     from jinglian.formats.pretrain import read_texts
     from jinglian.formats.shards import build_shards
 
     started = time.time()
     with user_errors():
+        from jinglian.corpus.readers import expand_inputs
         from jinglian.formats.tokenizer import load_pretrain_tokenizer
+
+        check_val_ratio(val_ratio)
+        claim(out, "build pretrain", expand_inputs(inputs), {
+            "tokenizer": tokenizer_setting(tokenizer), "block_size": block_size, "val_ratio": val_ratio, "seed": seed,
+            "model_params": model_params, "text_key": text_key, "on_error": on_error, "parquet": parquet}, overwrite,
+            say=console.print)
 
         tok = load_pretrain_tokenizer(tokenizer)  # tokenizers only: transformers' import is a third of a 10M build
         params = parse_params(model_params) if model_params else None

@@ -18,6 +18,7 @@ from jinglian.cli import (
     task_progress,
     user_errors,
 )
+from jinglian.runs import OVERWRITE_HELP, claim, profile_setting
 
 CURATE_EXAMPLE = """
 Examples:
@@ -78,11 +79,14 @@ def curate(
     max_depth: Annotated[int, typer.Option(help="Crawl: links followed from a seed.")] = 8,
     delay: Annotated[float, typer.Option(help="Crawl: seconds between requests to one domain.")] = 1.0,
     allow_private: Annotated[bool, typer.Option(help="Crawl: allow private and loopback addresses.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """The whole corpus pipeline: [crawl →] [extract →] normalize → filter → dedup → write."""
     from jinglian.corpus.curate import CurateOptions, curate_pipeline, curate_stages
     from jinglian.corpus.dedup.runner import run_stages
     from jinglian.corpus.executors import run_pipeline
+    from jinglian.corpus.extract import expand_web_inputs
+    from jinglian.corpus.filters import load_profile
     from jinglian.corpus.readers import expand_inputs
     from jinglian.corpus.stats import RunBooks
 
@@ -91,11 +95,16 @@ def curate(
         paths = [i for i in inputs if i not in urls]
         if source == "auto":
             source = "web" if urls or any(p.lower().endswith(WEB_SUFFIXES) for p in paths) else "documents"
+        expand = expand_web_inputs if source == "web" else expand_inputs
+        claim(out, "curate", [*urls, *(expand(paths) if paths else [])], {
+            "from": source, "profile": profile_setting(load_profile(profile)) if profile != "none" else None,
+            "dedup": dedup, "threshold": threshold, "index": index, "tasks": tasks, "format": fmt, "t2s": t2s,
+            "txt_mode": txt_mode, "on_error": on_error, "text_key": text_key, "id_key": id_key,
+            "crawl": {"max_pages": max_pages, "max_depth": max_depth, "delay": delay, "allow_private": allow_private}
+            if urls else None}, overwrite, say=console.print)
         if urls:
             paths += _crawl_first(urls, out, max_pages, max_depth, delay, allow_private)
         if source == "web":
-            from jinglian.corpus.extract import expand_web_inputs
-
             files = expand_web_inputs(paths)
         else:
             files = expand_inputs(paths)

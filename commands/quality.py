@@ -10,6 +10,7 @@ from rich.table import Table
 
 from jinglian.cli import console, default_workers, user_errors
 from jinglian.commands.filter import _run
+from jinglian.runs import OVERWRITE_HELP, claim
 
 quality_app = typer.Typer(
     help="Train and apply a fastText quality classifier for Chinese.", no_args_is_help=True
@@ -85,6 +86,7 @@ def quality_score(
     tasks: Annotated[int, typer.Option(help="Tasks (default: one per file).")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Add `quality_score` (probability of good, 0-1) to every document's metadata; drop nothing.
 
@@ -99,6 +101,8 @@ def quality_score(
     with user_errors():
         files = expand_inputs(inputs)
         scorer = QualityScorer(model, min_score=None, segmentation=segmentation or None)
+        claim(out, "quality score", [*files, model], {"segmentation": segmentation, "tasks": tasks, "format": fmt,
+                                                      "text_key": text_key}, overwrite, say=console.print)
         pipeline = [DocumentReader(files, text_key=text_key), scorer, document_writer(out / "documents", fmt)]
         _run(pipeline, out, files, tasks, workers, "local", "quality score")
 

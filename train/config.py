@@ -87,6 +87,7 @@ class RunConfig:
     lora: dict[str, Any] | None = None
     rewards: list[dict[str, Any]] = field(default_factory=list)
     source: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)  # the config as written plus overrides (the run record)
 
 
 def args_class(stage: str) -> type:
@@ -240,4 +241,4 @@ def load_config(path: Path | str | None, stage: str, overrides: list[str] | None
             raise ValueError(f"rewards[{i}] needs exactly one of 'function' or 'model'")
     args = build_args(stage, raw.get("args") or {}, deepspeed=raw.get("deepspeed"))
     return RunConfig(stage=stage, model=model, data=DataSpec(**data_raw), args=args, lora=lora,
-                     rewards=rewards, source=Path(path) if path else None)
+                     rewards=rewards, source=Path(path) if path else None, raw=raw)
