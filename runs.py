@@ -63,8 +63,9 @@ def file_record(path: Path, previous: dict | None = None) -> dict[str, Any]:
 
 
 def _files(item: str | Path) -> list[Path]:
+    """A file, or a folder's files; a folder's own run.json is not content (a resumed run rewrites it)."""
     p = Path(item)
-    return sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    return sorted(f for f in p.rglob("*") if f.is_file() and f.name != RUN_FILE) if p.is_dir() else [p]
 
 
 def input_records(inputs: Iterable[str | Path], previous: list[dict] | None = None) -> list[dict[str, Any]]:

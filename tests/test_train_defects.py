@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_train import FAST, TINY
 
 from jinglian.train.toy import build_toy
-from tiny_train import FAST, TINY
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -44,7 +44,7 @@ def test_build_refuses_a_val_ratio_outside_0_to_1(cli, tmp_path, ratio):
 
 def test_one_record_with_val_ratio_half_goes_to_train_and_train_sft_runs(cli, tmp_path, toy):
     """Issue 25 item 14: one record and --val-ratio 0.5 used to give only a validation split."""
-    from jinglian.formats.export import split_rows, split_of
+    from jinglian.formats.export import split_of
 
     one = tmp_path / "one.jsonl"
     one.write_text(json.dumps({"instruction": "你好", "output": "你好！"}, ensure_ascii=False) + "\n")
@@ -53,6 +53,8 @@ def test_one_record_with_val_ratio_half_goes_to_train_and_train_sft_runs(cli, tm
     stats = json.loads((tmp_path / "sft" / "stats.json").read_text())
     assert stats["splits"] == {"train": 1} and "splits: {'train': 1}" in proc.stdout
     assert stats["books"]["notes"] == {"validation_source_moved_to_train": 1}
+    from jinglian.formats.export import split_rows
+
     rows = [{"source": f"s{i}"} for i in range(40)]
     splits, moved = split_rows(rows, 0.5)
     assert moved == 0 and 0 < len(splits["validation"]) < 40  # with enough records the hash decides
@@ -105,8 +107,8 @@ def test_ppo_resume_does_not_unpickle_a_crafted_state(tmp_path):
 
 
 def test_ppo_conversational_prompt_cannot_inject_control_tokens(toy):
-    from jinglian.train.models import load_tokenizer
     from jinglian.train.config import ModelSpec
+    from jinglian.train.models import load_tokenizer
     from jinglian.train.ppo import prompt_token_ids
 
     tok = load_tokenizer(ModelSpec(tokenizer=str(toy / "tokenizer")))
