@@ -156,3 +156,32 @@ def test_large_inputs_are_rehashed_only_when_size_or_mtime_change(tmp_path, monk
     with pytest.raises(runs.RunMismatch, match="big.bin changed"):
         runs.claim(out, "dedup", [big], {}, say=lambda _: None)
     assert calls == [big]
+
+
+def test_train_same_config_resumes_from_the_newest_checkpoint_and_a_change_is_refused(tmp_path):
+    from jinglian.commands.train import claim_output_dir
+    from jinglian.train.config import load_config
+
+    data, tok, out = tmp_path / "sft.jsonl", tmp_path / "tok", tmp_path / "run"
+    data.write_text('{"prompt": "一", "completion": "二"}\n')
+    tok.mkdir()
+    (tok / "tokenizer.json").write_text("{}")
+    raw = {"model": {"tokenizer": str(tok)}, "data": {"train": str(data)}}
+
+    def config(*overrides):
+        return load_config(None, "sft", [f"output_dir={out}", "max_steps=4", *overrides], raw=raw)
+
+    claim_output_dir(config())
+    (out / "checkpoint-2").mkdir()  # what an interrupted run leaves
+    again = config()
+    claim_output_dir(again)
+    assert again.args.resume_from_checkpoint == str(out / "checkpoint-2")
+    explicit = config(f"resume_from_checkpoint={out / 'checkpoint-2'}")  # not part of the record
+    claim_output_dir(explicit)
+    with pytest.raises(runs.RunMismatch, match=r"config.args.learning_rate changed .*output_dir"):
+        claim_output_dir(config("learning_rate=0.5"))
+    (tok / "tokenizer.json").write_text('{"other": 1}')
+    with pytest.raises(runs.RunMismatch, match="tokenizer.json changed"):
+        claim_output_dir(config())
+    claim_output_dir(config(), overwrite=True)
+    assert not (out / "checkpoint-2").exists()
