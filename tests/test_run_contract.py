@@ -47,9 +47,9 @@ def test_filter_rerun_resumes_and_a_changed_input_or_profile_is_refused_until_ov
         "min_han_chars"] == 400
 
 
-def test_curate_and_dedup_refuse_another_input_into_the_same_out(cli, tmp_path):
-    """Item 2 for curate and dedup: a different input into a finished --out is refused, not answered
-    with the old books in 0.0 s."""
+def test_curate_dedup_and_extract_refuse_another_input_into_the_same_out(cli, tmp_path):
+    """Item 2 for curate and dedup (and extract): a different input into a finished --out is refused,
+    not answered with the old books in 0.0 s."""
     a = write_sample_jsonl(tmp_path / "a.jsonl", n=30, seed=1)
     b = write_sample_jsonl(tmp_path / "b.jsonl", n=30, seed=5)
     for command in ("curate", "dedup"):
@@ -59,6 +59,12 @@ def test_curate_and_dedup_refuse_another_input_into_the_same_out(cli, tmp_path):
         assert proc.returncode == 2, proc.stdout
         assert "b.jsonl is new" in proc.stderr and "a.jsonl is no longer given" in proc.stderr
         assert json.loads((out / "run.json").read_text())["command"] == command
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><article><p>" + "精炼中文网页数据。" * 30 + "</p></article></body></html>")
+    cli("extract", page, "--out", tmp_path / "extract", "--workers", "1")
+    page.write_text(page.read_text().replace("精炼", "提炼"))
+    proc = cli("extract", page, "--out", tmp_path / "extract", "--workers", "1", check=False)
+    assert proc.returncode == 2 and "page.html changed (" in proc.stderr
 
 
 @pytest.fixture(scope="module")
