@@ -275,6 +275,7 @@ def tokenizer_train(
     min_frequency: Annotated[int, typer.Option(help="Minimum pair frequency for a merge.")] = 2,
     text_key: Annotated[str, typer.Option(help="Field holding the text.")] = "text",
     on_error: OnError = "fail",
+    overwrite: Overwrite = False,
 ) -> None:
     """Train a byte-level BPE with <|endoftext|>, <|im_start|>, <|im_end|> and the chatml chat template.
 
@@ -287,6 +288,10 @@ def tokenizer_train(
 
     started = time.time()
     with user_errors():
+        from jinglian.corpus.readers import expand_inputs
+
+        claim(out, "tokenizer train", expand_inputs(inputs), {"vocab_size": vocab_size, "heldout_every": heldout_every,
+              "min_frequency": min_frequency, "text_key": text_key, "on_error": on_error}, overwrite, say=console.print)
         report = train_tokenizer(read_texts(inputs, on_error, text_key), out, vocab_size, heldout_every, min_frequency)
     console.print(f"vocab {report.vocab_size}, trained on {report.train_docs} docs ({report.train_chars:,} chars); "
                   f"held-out {report.heldout_docs} docs: {report.chars_per_token} chars/token, {report.bytes_per_token} bytes/token")
