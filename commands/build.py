@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from jinglian.cli import console, fail, user_errors
+from jinglian.runs import OVERWRITE_HELP, claim, tokenizer_setting
 
 build_app = typer.Typer(help="Build training datasets (SFT, multi-turn, preference, RL prompts, pretraining blocks).", no_args_is_help=True)
 tokenizer_app = typer.Typer(help="Train a tokenizer.", no_args_is_help=True)
@@ -26,6 +27,7 @@ Dedup = Annotated[bool, typer.Option("--dedup/--no-dedup", help="Write exact dup
 Hub = Annotated[str | None, typer.Option("--push-to-hub", help="Also push to this Hugging Face repo id (needs network).")]
 BenchmarksOpt = Annotated[list[str] | None, typer.Option("--benchmarks", help="Decontaminate: drop records containing items of these benchmark files/folders ([NAME=]PATH, repeat) to rejected.jsonl.", show_default=False)]
 NearDup = Annotated[float | None, typer.Option("--near-dup", help="Drop records whose prompt near-duplicates an earlier one (MinHash Jaccard >= J, e.g. 0.8).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
 
 
 def _command_line() -> str:
@@ -40,8 +42,19 @@ def _tokenizer(path: str | None):
     return load_tokenizer(path)
 
 
-def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dict[str, Any], val_ratio: float, seed: int, hub: str | None, started: float, near_dup: float | None = None) -> None:
+def _claim(out: Path, books, settings: dict[str, Any], overwrite: bool) -> None:
+    """The run contract (jinglian.runs): the builders' inputs and settings, the tokenizer by its hash."""
+    recorded = settings | {"tokenizer": tokenizer_setting(settings.get("tokenizer"))}
+    claim(out, f"build {settings['kind']}", books.files, recorded, overwrite, say=console.print)
+
+
+def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dict[str, Any], val_ratio: float, seed: int, hub: str | None, started: float, near_dup: float | None = None, overwrite: bool = False) -> None:
     from rich.table import Table
+
+    from jinglian.formats.export import check_val_ratio
+
+    check_val_ratio(val_ratio)
+    _claim(out, books, settings | {"val_ratio": val_ratio, "seed": seed, "near_dup": near_dup}, overwrite)
 
     if near_dup:
         from jinglian.formats.neardup import drop_near_duplicate_prompts
@@ -79,7 +92,7 @@ def _decontaminate(records: list, rejects: list, books, out: Path, benchmarks: l
     return decontaminate_records(records, rejects, books, out, benchmarks)
 
 
-def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, hub, near_dup, benchmarks=None) -> None:
+def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, hub, near_dup, benchmarks=None, overwrite=False) -> None:
     from jinglian.formats.collect import collect
     from jinglian.formats.schema import parse_conversation
     from jinglian.formats.sft import build_dialogue_rows
@@ -95,7 +108,7 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
         settings = {"kind": kind, "template": template, "strategy": strategy, "tokenizer": tokenizer, "max_length": max_length, "dedup": dedup}
         convs = _decontaminate(convs, rejects, books, out, benchmarks, settings)
         rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup, rejects)  # dropped samples too
-        _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup, overwrite)
 
 
 @build_app.command("sft")
@@ -105,6 +118,7 @@ def build_sft(
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
     benchmarks: BenchmarksOpt = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Instruction data → prompt/completion (the final answer trained; any history is context).
 
@@ -115,7 +129,7 @@ def build_sft(
     Reads Alpaca (instruction/input/output, optional system/history), OpenAI `messages` and ShareGPT
     `conversations`, as JSON arrays or JSONL.
     """
-    _dialogues("sft", inputs, out, template, "last", tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup, benchmarks)
+    _dialogues("sft", inputs, out, template, "last", tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup, benchmarks, overwrite)
 
 
 @build_app.command("multiturn")
@@ -126,6 +140,7 @@ def build_multiturn(
     tokenizer: TokenizerOpt = None, max_length: MaxLength = None, on_error: OnError = "fail",
     val_ratio: ValRatio = 0.0, seed: Seed = 0, dedup: Dedup = True, near_dup: NearDup = None, push_to_hub: Hub = None,
     benchmarks: BenchmarksOpt = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Dialogues → multi-turn samples with one of the three strategies.
 
@@ -133,7 +148,7 @@ def build_multiturn(
 
         jinglian build multiturn sharegpt.jsonl --out mt --strategy expand --tokenizer tok/ --max-length 2048
     """
-    _dialogues("multiturn", inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup, benchmarks)
+    _dialogues("multiturn", inputs, out, template, strategy, tokenizer, max_length, on_error, val_ratio, seed, dedup, push_to_hub, near_dup, benchmarks, overwrite)
 
 
 @build_app.command("preference")
@@ -143,6 +158,7 @@ def build_preference(
     margin: Annotated[bool, typer.Option("--margin/--no-margin", help="Add a `margin` column (score or rank difference).")] = False,
     on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, near_dup: NearDup = None, push_to_hub: Hub = None,
     benchmarks: BenchmarksOpt = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Pairs or ranked lists → prompt/chosen/rejected for the reward model and DPO.
 
@@ -163,7 +179,7 @@ def build_preference(
         settings = {"kind": "preference", "template": template, "margin": margin}
         records = _decontaminate(records, rejects, books, out, benchmarks, settings)
         rows = build_preference_rows(records, tpl, books, margin)
-        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup, overwrite)
 
 
 @build_app.command("prompts")
@@ -171,6 +187,7 @@ def build_prompts(
     inputs: Inputs, out: Out,
     template: Annotated[str, typer.Option(help="chatml (message lists) | alpaca (rendered strings).")] = "chatml",
     on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0, near_dup: NearDup = None, push_to_hub: Hub = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Any SFT / dialogue / preference / {"prompt"} records → prompt-only data for PPO and GRPO.
 
@@ -187,7 +204,8 @@ def build_prompts(
         tpl = get_template(template)
         records, rejects, books = collect(inputs, parse_any_prompt, on_error)
         rows = build_prompt_rows(records, tpl, books)
-        _finish(rows, rejects, books, out, {"kind": "prompts", "template": template}, val_ratio, seed, push_to_hub, started, near_dup)
+        _finish(rows, rejects, books, out, {"kind": "prompts", "template": template}, val_ratio, seed, push_to_hub, started, near_dup,
+                overwrite)
 
 
 def parse_params(text: str) -> int:
@@ -211,6 +229,7 @@ def build_pretrain(
     on_error: OnError = "fail", val_ratio: ValRatio = 0.0, seed: Seed = 0,
     workers: Annotated[int, typer.Option("--workers", help="Processes tokenizing batches (the blocks do not depend on it).")] = 1,
     parquet: Annotated[bool, typer.Option("--parquet/--no-parquet", help="Also write a Parquet copy of each shard (OUT/parquet/<split>/).")] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Tokenize documents and pack them into fixed-length blocks with EOS between documents.
 
@@ -218,12 +237,20 @@ def build_pretrain(
 
         jinglian build pretrain curated/documents --out blocks --tokenizer tok/ --block-size 1024 --model-params 125M --workers 4
     """
+    from jinglian.formats.export import check_val_ratio
     from jinglian.formats.pretrain import read_texts
     from jinglian.formats.shards import build_shards
 
     started = time.time()
     with user_errors():
+        from jinglian.corpus.readers import expand_inputs
         from jinglian.formats.tokenizer import load_pretrain_tokenizer
+
+        check_val_ratio(val_ratio)
+        claim(out, "build pretrain", expand_inputs(inputs), {
+            "tokenizer": tokenizer_setting(tokenizer), "block_size": block_size, "val_ratio": val_ratio, "seed": seed,
+            "model_params": model_params, "text_key": text_key, "on_error": on_error, "parquet": parquet}, overwrite,
+            say=console.print)
 
         tok = load_pretrain_tokenizer(tokenizer)  # tokenizers only: transformers' import is a third of a 10M build
         params = parse_params(model_params) if model_params else None
@@ -264,6 +291,7 @@ def tokenizer_train(
     min_frequency: Annotated[int, typer.Option(help="Minimum pair frequency for a merge.")] = 2,
     text_key: Annotated[str, typer.Option(help="Field holding the text.")] = "text",
     on_error: OnError = "fail",
+    overwrite: Overwrite = False,
 ) -> None:
     """Train a byte-level BPE with <|endoftext|>, <|im_start|>, <|im_end|> and the chatml chat template.
 
@@ -276,6 +304,10 @@ def tokenizer_train(
 
     started = time.time()
     with user_errors():
+        from jinglian.corpus.readers import expand_inputs
+
+        claim(out, "tokenizer train", expand_inputs(inputs), {"vocab_size": vocab_size, "heldout_every": heldout_every,
+              "min_frequency": min_frequency, "text_key": text_key, "on_error": on_error}, overwrite, say=console.print)
         report = train_tokenizer(read_texts(inputs, on_error, text_key), out, vocab_size, heldout_every, min_frequency)
     console.print(f"vocab {report.vocab_size}, trained on {report.train_docs} docs ({report.train_chars:,} chars); "
                   f"held-out {report.heldout_docs} docs: {report.chars_per_token} chars/token, {report.bytes_per_token} bytes/token")

@@ -18,6 +18,7 @@ from jinglian.cli import (
     task_progress,
     user_errors,
 )
+from jinglian.runs import OVERWRITE_HELP, claim
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -73,6 +74,7 @@ def crawl(
         bool, typer.Option(help="Allow private and loopback addresses (intranets, tests).")
     ] = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted crawl in OUT.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Crawl websites politely into WARC files, logging every discovered URL once."""
     from jinglian.corpus.crawl.run import run_crawl
@@ -84,6 +86,11 @@ def crawl(
     if bad:
         fail(f"{bad[0]}: not an http(s) URL")
     counts = {"fetched": 0, "skipped": 0, "failed": 0}
+    with user_errors():  # the same crawl continues only with --resume (it contacts the sites again)
+        settings = {"allow_domain": allow_domain, "max_pages": max_pages, "max_depth": max_depth, "delay": delay,
+                    "concurrency": concurrency, "max_bytes": max_bytes, "timeout": timeout, "retries": retries,
+                    "robots": robots, "allow_private": allow_private}
+        claim(out, "crawl", [*urls, *sitemap], settings, overwrite, say=lambda _: None)
     with user_errors(), task_progress("crawl (URLs with an outcome)") as update:
 
         def on_outcome(row: dict) -> None:
@@ -142,6 +149,7 @@ def extract(
     time_limit: Annotated[
         float, typer.Option(help="Seconds of extraction per page before it is rejected as timeout.")
     ] = 10.0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Extract the main text of web pages (charset-aware, trafilatura) into documents."""
     from jinglian.corpus.curate import document_writer
@@ -150,6 +158,8 @@ def extract(
 
     with user_errors():
         files = expand_web_inputs(inputs)
+        claim(out, "extract", files, {"format": fmt, "max_bytes": max_bytes, "time_limit": time_limit}, overwrite,
+              say=console.print)
         pipeline = extract_steps(files, str(out / "rejected"), max_bytes=max_bytes, time_limit_s=time_limit)
         pipeline.append(document_writer(out / "documents", fmt))
         n = min(workers, len(files))

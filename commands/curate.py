@@ -21,6 +21,7 @@ from jinglian.cli import (
     task_progress,
     user_errors,
 )
+from jinglian.runs import OVERWRITE_HELP, claim, profile_setting
 
 CURATE_EXAMPLE = """
 Examples:
@@ -96,11 +97,14 @@ def curate(
     allow_private: Annotated[bool, typer.Option(help="Crawl: allow private and loopback addresses.")] = False,
     benchmarks: Annotated[list[str] | None, typer.Option("--benchmarks", help="Decontaminate against these benchmark files/folders ([NAME=]PATH, repeat); see `jinglian decontaminate --help`.", show_default=False)] = None,
     decontam_mode: Annotated[str, typer.Option(help="Decontamination: drop (the document) | cut (the copied spans).")] = "drop",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """The whole corpus pipeline: [crawl →] [extract →] normalize → filter → dedup → write."""
     from jinglian.corpus.curate import CurateOptions, curate_pipeline, curate_stages
     from jinglian.corpus.dedup.runner import run_stages
     from jinglian.corpus.executors import parse_slurm_options, run_pipeline
+    from jinglian.corpus.extract import expand_web_inputs
+    from jinglian.corpus.filters import load_profile
     from jinglian.corpus.readers import InputError, expand_inputs
     from jinglian.corpus.stats import RunBooks
 
@@ -109,19 +113,26 @@ def curate(
         paths = [i for i in inputs if i not in urls]
         if source == "auto":
             source = "web" if urls or any(_holds_web_pages(p) for p in paths) else "documents"
-        if urls:
-            paths += _crawl_first(urls, out, max_pages, max_depth, delay, allow_private)
-        if source == "web":
-            from jinglian.corpus.extract import expand_web_inputs
 
-            files = expand_web_inputs(paths)
-        else:
+        def expand(paths: list[str]) -> list[str]:
+            if source == "web":
+                return expand_web_inputs(paths)
             try:
-                files = expand_inputs(paths)
+                return expand_inputs(paths)
             except InputError as err:
                 if err.reason == "no_input" and _holds_web_pages(err.path, pages_only=False):
                     raise UserError(f"{err} (it holds web pages: WARC/WET/HTML; use --from web)") from None
                 raise
+
+        claim(out, "curate", [*urls, *(expand(paths) if paths else [])], {
+            "from": source, "profile": profile_setting(load_profile(profile)) if profile != "none" else None,
+            "dedup": dedup, "threshold": threshold, "index": index, "tasks": tasks, "format": fmt, "t2s": t2s,
+            "txt_mode": txt_mode, "benchmarks": benchmarks, "decontam_mode": decontam_mode, "on_error": on_error, "text_key": text_key, "id_key": id_key,
+            "crawl": {"max_pages": max_pages, "max_depth": max_depth, "delay": delay, "allow_private": allow_private}
+            if urls else None}, overwrite, say=console.print)
+        if urls:
+            paths += _crawl_first(urls, out, max_pages, max_depth, delay, allow_private)
+        files = expand(paths)
         opts = CurateOptions(
             source=source, t2s=t2s, profile=None if profile == "none" else profile, dedup=dedup,
             threshold=threshold, index_dir=index, fmt=fmt, txt_mode=txt_mode, on_error=on_error,

@@ -19,6 +19,7 @@ from jinglian.cli import (
     user_errors,
 )
 from jinglian.corpus.dedup.minhash import SHORT_BELOW
+from jinglian.runs import OVERWRITE_HELP, claim
 
 DEDUP_EXAMPLE = """
 Example:
@@ -73,6 +74,7 @@ def dedup(
     ] = "fail",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
     id_key: Annotated[str, typer.Option(help="Field holding the document id (default: file/line).")] = "id",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Remove exact and near-duplicate documents (MinHash LSH), optionally against an incremental index."""
     from jinglian.corpus.dedup.minhash import DedupConfig
@@ -91,6 +93,8 @@ def dedup(
             else DedupConfig(bands=bands, rows=rows, threshold=threshold, **rule)
         )
         reader = {"text_key": text_key, "id_key": id_key, "txt_mode": txt_mode, "on_error": on_error}
+        claim(out, "dedup", files, {"dedup": vars(config), "index": index, "format": fmt, "reader": reader},
+              overwrite, say=console.print)
         with stage_progress("dedup") as on_stage:
             result = run_dedup(
                 files,

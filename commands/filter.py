@@ -19,6 +19,7 @@ from jinglian.cli import (
     task_progress,
     user_errors,
 )
+from jinglian.runs import OVERWRITE_HELP, claim, profile_setting
 
 FILTER_EXAMPLE = """
 Example:
@@ -116,6 +117,7 @@ def filter_command(
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
     id_key: Annotated[str, typer.Option(help="Field holding the document id (default: file/line).")] = "id",
     txt_mode: Annotated[str, typer.Option(help="For .txt inputs: 'file' or 'paragraph'.")] = "file",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Filter Chinese documents by a profile: every rule named, every drop explained."""
     from jinglian.corpus.executors import parse_slurm_options
@@ -127,6 +129,9 @@ def filter_command(
     with user_errors():
         files = expand_inputs(inputs)
         steps_profile = load_profile(profile)
+        claim(out, "filter", files, {"profile": profile_setting(steps_profile), "normalize": normalize, "tasks": tasks,
+                                     "format": fmt, "on_error": on_error, "text_key": text_key, "id_key": id_key,
+                                     "txt_mode": txt_mode}, overwrite, say=console.print)
         rejects = str(out / "rejected")
         pipeline = [
             DocumentReader(

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from jinglian.cli import console, default_workers, user_errors
 from jinglian.commands.filter import _run
+from jinglian.runs import OVERWRITE_HELP, claim
 
 quality_app = typer.Typer(
     help="Train and apply quality models for Chinese: the learned 0-5 score, or a fastText good/bad classifier.",
@@ -229,6 +230,7 @@ def quality_score(
     tasks: Annotated[int, typer.Option(help="Tasks (default: one per file).")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Add `quality_score` to every document's metadata; drop nothing.
 
@@ -250,6 +252,8 @@ def quality_score(
             scorer = QualityStep(model, min_score=None)
         else:
             scorer = QualityScorer(model, min_score=None, segmentation=segmentation or None)
+        claim(out, "quality score", [*files, *([model] if model is not None else [])], {"segmentation": segmentation, "tasks": tasks,
+              "format": fmt, "text_key": text_key}, overwrite, say=console.print)
         pipeline = [DocumentReader(files, text_key=text_key), scorer, document_writer(out / "documents", fmt)]
         _run(pipeline, out, files, tasks, workers, "local", "quality score")
 

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from jinglian.cli import console, fail, user_errors
+from jinglian.runs import OVERWRITE_HELP
 
 STAGE_HELP = {
     "pretrain": "Causal-LM pretraining on packed blocks (transformers Trainer); reports held-out perplexity.",
@@ -79,7 +80,29 @@ def _quiet_library_warnings() -> None:
     warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true but no accelerator is found")
 
 
-def run_stage(stage: str, config: Path, overrides: list[str]) -> dict:
+def claim_output_dir(cfg, overwrite: bool = False) -> None:
+    """The run contract (jinglian.runs) for a training run: output_dir records the config (file plus
+    overrides, except resume_from_checkpoint) and the hashes of the data, model, tokenizer and reward
+    models it reads. The same config again resumes from the newest checkpoint-N there, if any."""
+    import copy
+
+    from jinglian.runs import claim
+    from jinglian.train.common import last_checkpoint
+
+    raw = copy.deepcopy(cfg.raw)
+    (raw.get("args") or {}).pop("resume_from_checkpoint", None)
+    critic = getattr(cfg.args, "critic_path", None)
+    inputs = [cfg.data.train, cfg.data.eval, cfg.model.path, cfg.model.tokenizer, critic,
+              *(r["model"] for r in cfg.rewards if "model" in r)]
+    out = cfg.args.output_dir
+    resumed = claim(out, f"train {cfg.stage}", [i for i in dict.fromkeys(inputs) if i], {"config": raw}, overwrite,
+                    flag="output_dir", say=console.print)
+    if resumed and not getattr(cfg.args, "resume_from_checkpoint", None) and last_checkpoint(out):
+        cfg.args.resume_from_checkpoint = last_checkpoint(out)
+        console.print(f"resuming from {cfg.args.resume_from_checkpoint}")
+
+
+def run_stage(stage: str, config: Path, overrides: list[str], overwrite: bool = False) -> dict:
     from jinglian.train.common import NonFiniteLoss
     from jinglian.train.config import load_config
 
@@ -87,6 +110,7 @@ def run_stage(stage: str, config: Path, overrides: list[str]) -> dict:
     _quiet_library_warnings()
     with user_errors():
         cfg = load_config(config, stage, overrides)
+        claim_output_dir(cfg, overwrite)
         try:
             if stage == "ppo":
                 from jinglian.train.ppo import run_ppo
@@ -108,8 +132,9 @@ def _make_stage_command(stage: str):
     def command(
         config: Annotated[Path, typer.Option("--config", "-c", help="Run config YAML (see pipelines/train_*.yaml).")],
         overrides: Annotated[list[str] | None, typer.Argument(help="key=value overrides.", show_default=False)] = None,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP.replace("OUT", "output_dir"))] = False,
     ) -> None:
-        run_stage(stage, config, overrides or [])
+        run_stage(stage, config, overrides or [], overwrite)
 
     command.__name__ = stage
     command.__doc__ = STAGE_HELP[stage]

@@ -24,11 +24,33 @@ from typing import Any
 from jinglian.formats.collect import Books
 
 
+def check_val_ratio(val_ratio: float) -> None:
+    """--val-ratio is a fraction of the records: at least 0 and below 1 (train must keep some)."""
+    if not 0 <= val_ratio < 1:
+        raise ValueError(f"--val-ratio {val_ratio}: must be at least 0 and below 1 (the share of records for validation)")
+
+
+def _split_hash(source: str, seed: int) -> float:
+    return int(hashlib.sha1(f"{seed}:{source}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
 def split_of(source: str, val_ratio: float, seed: int = 0) -> str:
-    if val_ratio <= 0:
-        return "train"
-    h = int(hashlib.sha1(f"{seed}:{source}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "validation" if h < val_ratio else "train"
+    check_val_ratio(val_ratio)
+    return "validation" if val_ratio > 0 and _split_hash(source, seed) < val_ratio else "train"
+
+
+def split_rows(rows: list[dict[str, Any]], val_ratio: float, seed: int = 0) -> tuple[dict[str, list], int]:
+    """Rows per split, by source; train is never empty: when every source hashed to validation (a
+    handful of records), the source nearest the cut goes back to train. Returns (splits, sources moved)."""
+    by_split: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_split.setdefault(split_of(row.get("source", ""), val_ratio, seed), []).append(row)
+    if by_split.get("validation") and not by_split.get("train"):
+        back = max({r.get("source", "") for r in by_split["validation"]}, key=lambda s: (_split_hash(s, seed), s))
+        by_split["train"] = [r for r in by_split["validation"] if r.get("source", "") == back]
+        by_split["validation"] = [r for r in by_split["validation"] if r.get("source", "") != back]
+        return {k: v for k, v in by_split.items() if v}, 1
+    return by_split, 0
 
 
 def token_stats(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -62,9 +84,9 @@ def save_dataset(
     if not rows:
         raise ValueError("nothing to write: every record was rejected or dropped (see rejected.jsonl)")
     out.mkdir(parents=True, exist_ok=True)
-    by_split: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_split.setdefault(split_of(row.get("source", ""), val_ratio, seed), []).append(row)
+    by_split, moved = split_rows(rows, val_ratio, seed)
+    if moved and books is not None:
+        books.notes["validation_source_moved_to_train"] += moved
     dd = DatasetDict({name: Dataset.from_list(by_split[name]) for name in ("train", "validation") if name in by_split})
     if not keep_source:
         dd = dd.remove_columns("source")

@@ -7,8 +7,10 @@ when the hash of (seed, its text) falls under ``val_ratio``: decided per documen
 documents is held and a document never spans both splits. Each split packs its own stream.
 
 Resume after kill -9: a shard is written to a temporary name and renamed when complete, so a shard on
-disk is always whole. The rerun streams the input again (same input, same blocks) and skips writing the
-shards that already exist; ``state.json`` is written last, so an interrupted folder is not loadable.
+disk is always whole. The rerun streams the input again and skips writing a shard that already exists
+*and holds exactly the tokens it would write* (read back and compared: another input or tokenizer
+never leaves old blocks behind); shards beyond the new count are removed. ``state.json`` is written
+last, so an interrupted folder is not loadable.
 
 Speed: documents are encoded in batches by the tokenizer's Rust backend (``tokenizers.Tokenizer.
 encode_batch``, what datatrove's DocumentTokenizer calls; transformers' ``__call__`` adds a Python
@@ -75,7 +77,7 @@ class _SplitWriter:
         self.shards.append(name)
         self.blocks += len(tokens) // self.block_size
         path = self.folder / name
-        if path.exists():  # written completely by an interrupted run (renamed only when whole)
+        if _holds(path, tokens):  # written completely by an interrupted run (renamed only when whole)
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         offsets = np.arange(0, len(tokens) + 1, self.block_size, dtype=np.int32)
@@ -99,9 +101,25 @@ class _SplitWriter:
         if full:
             self._write(stream[:full])
         self.parts, self.held = [], 0
+        for folder, suffix in ((self.folder, ".arrow"), (self.parquet, ".parquet")):  # an earlier, longer build's
+            for stale in sorted(folder.glob(f"data-*-of-streamed{suffix}")) if folder and folder.is_dir() else []:
+                if stale.with_suffix(".arrow").name not in self.shards:
+                    stale.unlink()
         if self.shards:
             _write_dataset_metadata(self.folder, self.shards)
         return len(stream) - full  # tail tokens dropped
+
+
+def _holds(path: Path, tokens: np.ndarray) -> bool:
+    """Whether the shard at ``path`` exists and holds exactly ``tokens`` (a stale shard of another input,
+    tokenizer or seed does not)."""
+    if not path.exists():
+        return False
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        column = pa.ipc.open_stream(source).read_all().column("input_ids").combine_chunks()
+    return np.array_equal(column.flatten().to_numpy(zero_copy_only=False), tokens)
 
 
 def _write_dataset_metadata(folder: Path, shards: list[str]) -> None:
@@ -212,14 +230,21 @@ def build_shards(
         raise ValueError("the tokenizer has no EOS token to separate documents")
     out.mkdir(parents=True, exist_ok=True)
     # shards of an interrupted run are reused only for the same settings (else they would be stale blocks)
+    from jinglian.formats.export import check_val_ratio
+
+    check_val_ratio(val_ratio)
+    tokenizer_json = _tokenizer_json(tokenizer)
     key = {"block_size": block_size, "val_ratio": val_ratio, "seed": seed, "shard_blocks": shard_blocks,
-           "eos_id": tokenizer.eos_token_id, "vocab": len(tokenizer), "parquet": parquet}
+           "eos_id": tokenizer.eos_token_id, "vocab": len(tokenizer), "parquet": parquet,
+           "tokenizer_sha256": hashlib.sha256(tokenizer_json.encode()).hexdigest()}
     key_file = out / "build_key.json"
     if key_file.exists() and json.loads(key_file.read_text()) != key:
-        raise ValueError(f"{out}: holds shards built with other settings ({key_file}); use a new --out or remove it")
+        old = json.loads(key_file.read_text())
+        changed = ", ".join(k for k in key if old.get(k) != key[k])
+        raise ValueError(f"{out}: holds shards built with other settings ({changed}); use a new --out or remove it")
     key_file.write_text(json.dumps(key))
     writers = {s: _SplitWriter(out / s, block_size, shard_blocks, out / "parquet" / s if parquet else None) for s in SPLITS}
-    encoder = _BatchEncoder(_tokenizer_json(tokenizer), tokenizer.eos_token_id, val_ratio, seed)
+    encoder = _BatchEncoder(tokenizer_json, tokenizer.eos_token_id, val_ratio, seed)
     for batch in encode_batches(texts, encoder, workers, batch_docs):
         for split, (flat, documents) in batch.items():
             writers[split].add(flat, documents)
@@ -228,6 +253,9 @@ def build_shards(
     if not counts:
         total = sum(w.tokens for w in writers.values())
         raise ValueError(f"the corpus has {total} tokens: fewer than one block of {block_size}")
+    if "train" not in counts:  # streamed per document: nothing can be moved back once written
+        raise ValueError(f"--val-ratio {val_ratio} left the train split without one block of {block_size} tokens "
+                         f"({writers['train'].tokens} train tokens): lower --val-ratio or add documents")
     report = PackReport(
         documents=sum(w.documents for w in writers.values()), tokens=sum(w.tokens for w in writers.values()),
         blocks=sum(counts.values()), block_size=block_size, tokens_in_blocks=sum(counts.values()) * block_size,

@@ -168,13 +168,16 @@ def test_address_rules():
 def test_max_pages_and_refusing_to_overwrite(cli, tmp_path):
     with serve_sample_site() as site:
         cli("crawl", site.url + "/", "--out", tmp_path / "c", *FAST, "--max-pages", "5")
-        again = cli("crawl", site.url + "/", "--out", tmp_path / "c", *FAST, check=False)
+        again = cli("crawl", site.url + "/", "--out", tmp_path / "c", *FAST, "--max-pages", "5", check=False)
+        other = cli("crawl", site.url + "/", "--out", tmp_path / "c", *FAST, "--resume", check=False)
     rows = read_log(tmp_path / "c")
     assert sum(r["reason"] == "max_pages" for r in rows) > 0
     assert sum(r["reason"] != "max_pages" and r["reason"] not in ("duplicate", "offsite") for r in rows) == 5
     assert (
         again.returncode == 2 and "--resume" in again.stderr and len(again.stderr.strip().splitlines()) == 1
     )
+    # the run contract (jinglian.runs): another budget is another crawl, even with --resume
+    assert other.returncode == 2 and "max_pages changed (5 → 1000)" in other.stderr and "--overwrite" in other.stderr
     assert cli("crawl", "ftp://example.com/", "--out", tmp_path / "d", check=False).returncode == 2
 
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,7 @@ class RunConfig:
     lora: dict[str, Any] | None = None
     rewards: list[dict[str, Any]] = field(default_factory=list)
     source: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)  # the config as written plus overrides (the run record)
 
 
 def args_class(stage: str) -> type:
@@ -121,6 +124,38 @@ def _unknown(key: str, where: str, known: set[str]) -> ValueError:
     close = difflib.get_close_matches(key.split(".")[-1], sorted(known), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return ValueError(f"unknown key {key!r} in {where}{hint}")
+
+
+_SIMPLE = {int: "a whole number", float: "a number", str: "a string", bool: "true or false", type(None): "null"}
+
+
+def _simple_types(hint: Any) -> tuple[type, ...] | None:
+    """The plain types a field annotation allows, or None when it names anything else (left to the class)."""
+    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    return tuple(args) if all(a in _SIMPLE for a in args) else None
+
+
+def check_types(values: dict, cls: type, prefix: str) -> dict:
+    """Values of a config section against the dataclass's annotations (``learning_rate=abc`` is an
+    error naming the key, not a TypeError deep in training); a whole float for an int is taken."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that does not resolve: use what the fields say
+        hints = {f.name: f.type for f in dataclasses.fields(cls)}
+    out = dict(values)
+    for key, value in values.items():
+        allowed = _simple_types(hints.get(key))
+        if allowed is None or key == "resume_from_checkpoint":  # also true/last (train.common.resume_arg)
+            continue
+        if isinstance(value, float) and int in allowed and float not in allowed and value.is_integer():
+            out[key] = value = int(value)
+        ok = (isinstance(value, bool) and bool in allowed) or (
+            not isinstance(value, bool)
+            and (type(value) in allowed or (isinstance(value, int) and float in allowed)))
+        if not ok:
+            wanted = " or ".join(dict.fromkeys(_SIMPLE[a] for a in allowed))
+            raise ValueError(f"{prefix}{key}: expected {wanted}, got {value!r}")
+    return out
 
 
 def _check(section: dict, known: set[str], prefix: str, where: str) -> None:
@@ -182,7 +217,7 @@ def build_args(stage: str, values: dict, *, deepspeed: str | None = None) -> Any
     cls = args_class(stage)
     known = {f.name for f in dataclasses.fields(cls) if f.init}
     _check(values, known, "args.", cls.__name__)
-    values = dict(values)
+    values = check_types(values, cls, "args.")
     values.setdefault("output_dir", f"out/{stage}")
     if deepspeed:
         if stage == "ppo":
@@ -223,7 +258,10 @@ def load_config(path: Path | str | None, stage: str, overrides: list[str] | None
     _check(data_raw, DATA_KEYS, "data.", "data")
     if not data_raw.get("train"):
         raise ValueError("data.train is required: a dataset folder (save_to_disk), JSONL or Parquet file")
-    model = ModelSpec(**model_raw)
+    model = ModelSpec(**check_types(model_raw, ModelSpec, "model."))
+    data_raw = check_types(data_raw, DataSpec, "data.")
+    if not 0 <= data_raw.get("eval_fraction", 0.0) < 1:
+        raise ValueError(f"data.eval_fraction: expected a share of at least 0 and below 1, got {data_raw['eval_fraction']}")
     if not model.path and not model.tokenizer:
         raise ValueError("model needs either 'path' (a saved model) or 'tokenizer' (to build one from scratch)")
     lora = raw.get("lora")
@@ -240,4 +278,4 @@ def load_config(path: Path | str | None, stage: str, overrides: list[str] | None
             raise ValueError(f"rewards[{i}] needs exactly one of 'function' or 'model'")
     args = build_args(stage, raw.get("args") or {}, deepspeed=raw.get("deepspeed"))
     return RunConfig(stage=stage, model=model, data=DataSpec(**data_raw), args=args, lora=lora,
-                     rewards=rewards, source=Path(path) if path else None)
+                     rewards=rewards, source=Path(path) if path else None, raw=raw)

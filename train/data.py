@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from jinglian.train.config import DataSpec
 
+log = logging.getLogger(__name__)
 EVAL_SPLITS = ("test", "validation", "eval", "valid")
 
 
 def _read(path: str):
+    try:
+        return _load(path)
+    except (IndexError, StopIteration):  # `datasets` on a folder of 0 shards or an empty JSON file
+        raise ValueError(f"{path}: the dataset is empty (no records)") from None
+
+
+def _load(path: str):
     from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
     p = Path(path)
@@ -56,11 +65,15 @@ def load_splits(spec: DataSpec):
         evald = _pick(evald, spec.eval_split, spec.eval, default_eval=True) or evald
     else:
         evald = _pick(full, spec.eval_split, spec.train, default_eval=True)
-    if evald is None and spec.eval_fraction > 0:
-        parts = train.train_test_split(test_size=spec.eval_fraction, seed=spec.seed)
-        train, evald = parts["train"], parts["test"]
-    if len(train) == 0:
+    if len(train) == 0:  # before any split: `datasets` fails on an empty one with its own message
         raise ValueError(f"{spec.train}: the training split is empty")
+    if evald is None and spec.eval_fraction > 0:
+        if len(train) < 2:  # the builders' rule too: train keeps at least one record, eval is left out
+            log.warning("data.eval_fraction %s: %s has %d record; no eval set carved out", spec.eval_fraction,
+                        spec.train, len(train))
+        else:
+            parts = train.train_test_split(test_size=spec.eval_fraction, seed=spec.seed)
+            train, evald = parts["train"], parts["test"]
     return train, evald
 
 

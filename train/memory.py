@@ -55,6 +55,10 @@ def estimate(stage: str, n: float, *, lora: bool = False, zero: str = "0", seq: 
         raise ValueError(f"unknown stage {stage!r}: expected one of {', '.join(STAGES)}")
     if zero not in ZERO:
         raise ValueError(f"ZeRO stage {zero!r}: expected one of {', '.join(ZERO)}")
+    for name, value in (("--gpus", gpus), ("--seq", seq), ("--batch", batch), ("--layers", layers or 1),
+                        ("--hidden", hidden or 1)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} {value}: must be a whole number of at least 1")
     g_layers, g_hidden, g_vocab = shape(n)
     L, h, V = layers or g_layers, hidden or g_hidden, vocab or g_vocab
     trainable, frozen, seqs = roles(stage)
@@ -65,18 +69,21 @@ def estimate(stage: str, n: float, *, lora: bool = False, zero: str = "0", seq: 
         # LoRA: each trainable role is a frozen bf16 base plus a small adapter; PPO's reference and
         # reward are those bases with the adapter disabled, GRPO/DPO's reference likewise.
         bases = trainable
-        weights = bases * 2 * n / shard_w + trainable * 2 * lora_fraction * n
+        full_weights = bases * 2 * n + trainable * 2 * lora_fraction * n
         grads = trainable * 2 * lora_fraction * n / shard_opt
         optimizer = trainable * 12 * lora_fraction * n / shard_opt
-        frozen_b = 0.0
+        full_frozen = 0.0
     else:
-        weights = trainable * 2 * n / shard_w
+        full_weights = trainable * 2 * n
         grads = trainable * 2 * n / shard_opt
         optimizer = trainable * 12 * n / shard_opt
-        frozen_b = frozen * 2 * n / shard_w
+        full_frozen = frozen * 2 * n
+    weights, frozen_b = full_weights / shard_w, full_frozen / shard_w
     if offload:
-        # Only the layers in flight stay on the GPU (about two of L); the optimizer lives in CPU memory.
-        weights, frozen_b = weights * 2 / L, frozen_b * 2 / L
+        # Only the layers in flight stay on the GPU (about two of L), and ZeRO-3 gathers each one whole
+        # on every GPU before it computes: in-flight memory does not shrink with the GPU count. The
+        # optimizer lives in CPU memory.
+        weights, frozen_b = full_weights * 2 / L, full_frozen * 2 / L
         grads, optimizer = 0.0, 0.0
     b = batch * seqs
     per_layer = 34 * b * seq * h

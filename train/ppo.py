@@ -159,6 +159,32 @@ def _disabled(model):
     return model.disable_adapter() if hasattr(model, "disable_adapter") else nullcontext()
 
 
+def prompt_token_ids(tokenizer, prompt, text: str) -> list[int]:
+    """Token ids of one prompt (``text``: its rendering, used for a plain string). A conversational prompt goes through the
+    builders' one guard (:mod:`jinglian.formats.templates`): control tokens come only from the chat
+    template, so a user who types ``<|im_end|>`` gets those characters, not the end of the turn. A
+    plain-string prompt is taken as written, markup included."""
+    if not isinstance(prompt, list):
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    from jinglian.formats.schema import Message
+    from jinglian.formats.templates import SegmentTokenizer, TokenizerChatTemplate
+
+    messages = [Message(m["role"], m.get("content") or "") for m in prompt]
+    segments = TokenizerChatTemplate(tokenizer).render(messages, None, set(), add_generation_prompt=True)
+    return SegmentTokenizer(tokenizer).encode(segments)[0]
+
+
+def read_trainer_state(folder: str | Path) -> dict[str, Any]:
+    """``trainer_state.pt`` of a checkpoint, loaded as tensors and plain values only (``weights_only``):
+    a crafted file cannot run code when a run resumes from it."""
+    path = Path(folder) / "trainer_state.pt"
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError (or RuntimeError) for anything else
+        raise ValueError(f"{path}: not a jinglian PPO state (it holds more than tensors and plain values, "
+                         f"so it is not unpickled): {str(err).splitlines()[0][:200]}") from None
+
+
 # ---- the trainer -----------------------------------------------------------------------------------------
 
 
@@ -201,7 +227,7 @@ class PPOTrainer:
         self.prompt_ids, cut = [], 0
         for p, text in zip(rows, self.prompts, strict=True):
             head = bos_prefix(tokenizer, text, chat_template=isinstance(p, list))
-            body = tokenizer(text, add_special_tokens=False)["input_ids"]
+            body = prompt_token_ids(tokenizer, p, text)
             keep = max(1, args.max_prompt_length - len(head))
             cut += len(body) > keep
             self.prompt_ids.append(head + body[-keep:])
@@ -405,10 +431,17 @@ class PPOTrainer:
 
     def load_checkpoint(self, folder: str | Path) -> None:
         """Weights come in through the model loaders (see ``build_ppo``); this restores the rest."""
-        state = torch.load(Path(folder) / "trainer_state.pt", weights_only=False)
+        state = read_trainer_state(folder)
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history = state["step"], state["history"]
         self.kl_ctl.coef = state.get("kl_coef", self.args.kl_coef)
+        # the metrics log restarts from the checkpoint's history: rows of steps after it (an interrupted
+        # run's) would be written again and the curves would double back
+        log_path = Path(self.args.output_dir) / "log.jsonl"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = log_path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in self.history), encoding="utf-8")
+        os.replace(tmp, log_path)
 
 
 def build_ppo(cfg: RunConfig, on_log: Callable[[dict], None] | None = None) -> PPOTrainer:

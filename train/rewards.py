@@ -14,18 +14,32 @@ from collections.abc import Callable
 
 
 def _text(completion) -> str:
-    """A completion as text: strings pass through, conversational completions give their contents."""
+    """A completion as text: strings pass through, conversational completions give their contents;
+    ``None`` (a missing completion or message content) is empty text."""
+    if completion is None:
+        return ""
     if isinstance(completion, str):
         return completion
-    return "".join(m.get("content", "") for m in completion)
+    return "".join((m.get("content") or "") if isinstance(m, dict) else _text(m) for m in completion)
+
+
+def _words(words) -> tuple[str, ...]:
+    """A YAML scalar (``words: 谢谢你``) is one word, not a sequence of characters."""
+    words = (words,) if isinstance(words, str) else tuple(words)
+    if not words or not all(isinstance(w, str) and w for w in words):
+        raise ValueError(f"contains_any: words must be non-empty strings, got {words!r}")
+    return words
 
 
 def char_share(prompts, completions, char: str = "好", **_) -> list[float]:
     """Share of the characters of each completion that are ``char`` (0.0 for an empty completion).
 
     The known reward of the toy task: its optimum (every character is ``char``) is plain to see, so a
-    test can check that RL actually raises it.
+    test can check that RL actually raises it. ``char`` must be one character (a share of an empty
+    or longer string is not a share of characters).
     """
+    if not isinstance(char, str) or len(char) != 1:
+        raise ValueError(f"char_share: char must be exactly one character, got {char!r}")
     out = []
     for c in completions:
         text = "".join(_text(c).split())
@@ -34,7 +48,8 @@ def char_share(prompts, completions, char: str = "好", **_) -> list[float]:
 
 
 def contains_any(prompts, completions, words: tuple[str, ...] = ("谢谢",), **_) -> list[float]:
-    """1.0 when the completion contains any of ``words``, else 0.0."""
+    """1.0 when the completion contains any of ``words`` (a list, or one word as a string), else 0.0."""
+    words = _words(words)
     return [float(any(w in _text(c) for w in words)) for c in completions]
 
 
