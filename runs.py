@@ -62,10 +62,17 @@ def file_record(path: Path, previous: dict | None = None) -> dict[str, Any]:
     return rec
 
 
+def _is_content(f: Path) -> bool:
+    """Not content: a folder's own run.json (a resumed run rewrites it) and the ``cache-*.arrow``
+    files `datasets` writes beside a saved dataset when a trainer maps or filters it (training
+    on a dataset folder adds them, and that must not make the next run look different)."""
+    return f.is_file() and f.name != RUN_FILE and not (f.name.startswith("cache-") and f.suffix == ".arrow")
+
+
 def _files(item: str | Path) -> list[Path]:
-    """A file, or a folder's files; a folder's own run.json is not content (a resumed run rewrites it)."""
+    """A file, or a folder's content files."""
     p = Path(item)
-    return sorted(f for f in p.rglob("*") if f.is_file() and f.name != RUN_FILE) if p.is_dir() else [p]
+    return sorted(f for f in p.rglob("*") if _is_content(f)) if p.is_dir() else [p]
 
 
 def input_records(inputs: Iterable[str | Path], previous: list[dict] | None = None) -> list[dict[str, Any]]:

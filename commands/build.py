@@ -42,19 +42,20 @@ def _tokenizer(path: str | None):
     return load_tokenizer(path)
 
 
-def _claim(out: Path, books, settings: dict[str, Any], overwrite: bool) -> None:
-    """The run contract (jinglian.runs): the builders' inputs and settings, the tokenizer by its hash."""
-    recorded = settings | {"tokenizer": tokenizer_setting(settings.get("tokenizer"))}
-    claim(out, f"build {settings['kind']}", books.files, recorded, overwrite, say=console.print)
-
-
-def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dict[str, Any], val_ratio: float, seed: int, hub: str | None, started: float, near_dup: float | None = None, overwrite: bool = False) -> None:
-    from rich.table import Table
-
+def _claim(out: Path, books, settings: dict[str, Any], val_ratio: float, seed: int, near_dup: float | None, overwrite: bool) -> None:
+    """The run contract (jinglian.runs): the builders' inputs and settings, the tokenizer by its hash.
+    Called once the inputs are read and before anything is written to ``out`` (decontamination
+    writes its index there)."""
     from jinglian.formats.export import check_val_ratio
 
     check_val_ratio(val_ratio)
-    _claim(out, books, settings | {"val_ratio": val_ratio, "seed": seed, "near_dup": near_dup}, overwrite)
+    recorded = settings | {"val_ratio": val_ratio, "seed": seed, "near_dup": near_dup,
+                           "tokenizer": tokenizer_setting(settings.get("tokenizer"))}
+    claim(out, f"build {settings['kind']}", books.files, recorded, overwrite, say=console.print)
+
+
+def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dict[str, Any], val_ratio: float, seed: int, hub: str | None, started: float, near_dup: float | None = None) -> None:
+    from rich.table import Table
 
     if near_dup:
         from jinglian.formats.neardup import drop_near_duplicate_prompts
@@ -82,13 +83,12 @@ def _finish(rows: list[dict[str, Any]], rejects, books, out: Path, settings: dic
         fail("the books do not balance; see stats.json", code=1)
 
 
-def _decontaminate(records: list, rejects: list, books, out: Path, benchmarks: list[str] | None, settings: dict) -> list:
+def _decontaminate(records: list, rejects: list, books, out: Path, benchmarks: list[str] | None) -> list:
     """Records without those that contain benchmark items (counted and written to rejected.jsonl)."""
     if not benchmarks:
         return records
     from jinglian.corpus.decontam.records import decontaminate_records
 
-    settings["benchmarks"] = benchmarks
     return decontaminate_records(records, rejects, books, out, benchmarks)
 
 
@@ -106,9 +106,11 @@ def _dialogues(kind: str, inputs, out, template, strategy, tokenizer, max_length
         tpl = get_template(template, tok)
         convs, rejects, books = collect(inputs, parse_conversation, on_error)
         settings = {"kind": kind, "template": template, "strategy": strategy, "tokenizer": tokenizer, "max_length": max_length, "dedup": dedup}
-        convs = _decontaminate(convs, rejects, books, out, benchmarks, settings)
+        settings |= {"benchmarks": benchmarks} if benchmarks else {}
+        _claim(out, books, settings, val_ratio, seed, near_dup, overwrite)
+        convs = _decontaminate(convs, rejects, books, out, benchmarks)
         rows = build_dialogue_rows(convs, strategy, tpl, books, tok, max_length, dedup, rejects)  # dropped samples too
-        _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup, overwrite)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, hub, started, near_dup)
 
 
 @build_app.command("sft")
@@ -177,9 +179,11 @@ def build_preference(
         tpl = get_template(template)
         records, rejects, books = collect(inputs, parse_preference, on_error)
         settings = {"kind": "preference", "template": template, "margin": margin}
-        records = _decontaminate(records, rejects, books, out, benchmarks, settings)
+        settings |= {"benchmarks": benchmarks} if benchmarks else {}
+        _claim(out, books, settings, val_ratio, seed, near_dup, overwrite)
+        records = _decontaminate(records, rejects, books, out, benchmarks)
         rows = build_preference_rows(records, tpl, books, margin)
-        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup, overwrite)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup)
 
 
 @build_app.command("prompts")
@@ -203,9 +207,10 @@ def build_prompts(
     with user_errors():
         tpl = get_template(template)
         records, rejects, books = collect(inputs, parse_any_prompt, on_error)
+        settings = {"kind": "prompts", "template": template}
+        _claim(out, books, settings, val_ratio, seed, near_dup, overwrite)
         rows = build_prompt_rows(records, tpl, books)
-        _finish(rows, rejects, books, out, {"kind": "prompts", "template": template}, val_ratio, seed, push_to_hub, started, near_dup,
-                overwrite)
+        _finish(rows, rejects, books, out, settings, val_ratio, seed, push_to_hub, started, near_dup)
 
 
 def parse_params(text: str) -> int:

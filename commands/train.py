@@ -82,7 +82,7 @@ def _quiet_library_warnings() -> None:
 
 def claim_output_dir(cfg, overwrite: bool = False) -> None:
     """The run contract (jinglian.runs) for a training run: output_dir records the config (file plus
-    overrides, except resume_from_checkpoint) and the hashes of the data, model, tokenizer and reward
+    overrides, except resume_from_checkpoint and the run's length: max_steps, num_train_epochs) and the hashes of the data, model, tokenizer and reward
     models it reads. The same config again resumes from the newest checkpoint-N there, if any."""
     import copy
 
@@ -90,7 +90,8 @@ def claim_output_dir(cfg, overwrite: bool = False) -> None:
     from jinglian.train.common import last_checkpoint
 
     raw = copy.deepcopy(cfg.raw)
-    (raw.get("args") or {}).pop("resume_from_checkpoint", None)
+    for key in ("resume_from_checkpoint", "max_steps", "num_train_epochs"):  # resuming to train longer is the same run
+        (raw.get("args") or {}).pop(key, None)
     critic = getattr(cfg.args, "critic_path", None)
     inputs = [cfg.data.train, cfg.data.eval, cfg.model.path, cfg.model.tokenizer, critic,
               *(r["model"] for r in cfg.rewards if "model" in r)]

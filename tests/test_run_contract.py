@@ -184,6 +184,9 @@ def test_train_same_config_resumes_from_the_newest_checkpoint_and_a_change_is_re
     assert again.args.resume_from_checkpoint == str(out / "checkpoint-2")
     explicit = config(f"resume_from_checkpoint={out / 'checkpoint-2'}")  # not part of the record
     claim_output_dir(explicit)
+    longer = config("max_steps=8")  # training the same run longer is a resume, not another run
+    claim_output_dir(longer)
+    assert longer.args.resume_from_checkpoint == str(out / "checkpoint-2")
     with pytest.raises(runs.RunMismatch, match=r"config.args.learning_rate changed .*output_dir"):
         claim_output_dir(config("learning_rate=0.5"))
     (tok / "tokenizer.json").write_text('{"other": 1}')
