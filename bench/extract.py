@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction"
-SETS = ("magic_html_zh", "gbk_pages")
+SETS = ("magic_html_zh", "magic_html_forum_zh", "gbk_pages")
 FAILED = 0.2  # F1 under which a page counts as failed (empty, garbled or the wrong block)
 RESCUABLE = 0.5  # a failure counts against jinglian when some single extractor scored above this
 

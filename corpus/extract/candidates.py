@@ -16,16 +16,14 @@ Two candidates are built from the others or for one kind of page:
   prose with :data:`PROSE_MIN_HAN` Hanzi and :data:`PROSE_MIN_PUNCT` Chinese punctuation marks,
   which menus and breadcrumbs never have, and it must not be the text of a link (related-article
   headlines have both).
-- ``posts``: the repeated blocks of a forum thread or blog archive (same tag and class, each with
-  prose), in page order; see :func:`repeated_posts`.
+- ``posts``: the posts of a thread, reply list or comment list, without their chrome
+  (:mod:`jinglian.corpus.extract.posts`).
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
-from collections import defaultdict
 from collections.abc import Callable
 
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -126,41 +124,6 @@ def widen(base: str, wider: str, witness: str | None = None, links: frozenset[st
         ):
             kept.append(line.strip())
     return "\n".join(kept)
-
-
-def repeated_posts(tree) -> str:
-    """Text of the largest family of sibling-like blocks that each hold prose: forum posts.
-
-    Blocks are grouped by tag and class (digits removed: ``post_123`` and ``post_124`` are one
-    family); within a family only the outermost blocks count. A family needs two members; the
-    one with the most Hanzi wins. Runs only on pages that look like threads or archives.
-    """
-    families: dict[tuple[str, str], list] = defaultdict(list)
-    for el in tree.iter("div", "td", "li", "article", "section", "dd", "table"):
-        cls = _DIGITS.sub("", el.get("class") or el.get("id") or "")
-        if not cls:
-            continue
-        families[(el.tag, cls)].append(el)
-    best, best_han = [], 0
-    for members in families.values():
-        if len(members) < 2:
-            continue
-        inside = set()
-        for el in members:
-            inside.update(d for d in el.iterdescendants() if d is not el)
-        posts, han = [], 0
-        for el in members:
-            if el in inside:
-                continue
-            text = el.text_content()
-            n_han = len(HAN.findall(text))
-            link = sum(len(a.text_content()) for a in el.iter("a"))
-            if n_han >= POST_MIN_HAN and link <= POST_MAX_LINK_SHARE * max(len(squash(text)), 1):
-                posts.append(el)
-                han += n_han
-        if len(posts) >= 2 and han > best_han:
-            best, best_han = posts, han
-    return "\n".join(element_text(copy.deepcopy(el)) for el in best)
 
 
 # Candidate name -> extractor, in the order the cascade runs them (cheap first).

@@ -35,18 +35,18 @@ import re
 from dataclasses import dataclass
 
 from jinglian.corpus.extract.candidates import (
+    COVERED,
     EXTRACTORS,
     HAN,
     ZH_PUNCT,
     bigram_set,
     is_prose,
     readability_text,
-    repeated_posts,
     squash,
     widen,
 )
+from jinglian.corpus.extract.posts import Thread, find_thread
 from jinglian.corpus.extract.select import (
-    SHORT_LINE,
     PageSignals,
     Selector,
     candidate_features,
@@ -62,7 +62,10 @@ POSTS_COVER = 0.6  # share of the chosen text's bigrams the posts must contain t
 LIST_LINKS = 0.5  # share of characters in link-text lines above which a text is a link list
 LIST_SHORT_LINES = 0.7  # share of short lines (with punctuation below LIST_PUNCT) of a menu-like text
 LIST_PUNCT = 0.3  # Chinese punctuation per Hanzi x10; prose has about 1.2
-FORUM_URL = re.compile(r"bbs|forum|thread|topic|tid[=-]|archive|dispbbs|showtopic|club\.|blog", re.I)
+# Q&A sites (question, answer, faq, ask, 问答 wenda / zhidao) are threads too: a question and its answers.
+FORUM_URL = re.compile(
+    r"bbs|forum|thread|topic|tid[=-]|archive|dispbbs|showtopic|club\.|blog|question|answer|faq|/ask|wenda|zhidao", re.I
+)
 # Words of thread pages; 沙发 (sofa, "first reply") and 楼层 (floor) also appear on shop and house pages.
 FORUM_MARKERS = re.compile(r"楼主|樓主|发表于|發表於|回复于|只看该作者|回帖")
 MIN_FORUM_MARKERS = 3
@@ -97,9 +100,12 @@ def looks_like_forum(html: str, url: str | None) -> bool:
 _TOO_DEEP = "boolean(/" + "/".join(["*"] * 250) + ")"
 
 
-def candidates(html: str, url: str | None, tree, links: frozenset[str] = frozenset()) -> dict[str, str]:
-    """The candidate texts of a page, running the slower extractors only where needed (see above);
-    ``links`` are the page's link texts (:class:`PageSignals`), never taken for missing prose."""
+def candidates(
+    html: str, url: str | None, tree, links: frozenset[str] = frozenset()
+) -> tuple[dict[str, str], Thread | None]:
+    """The candidate texts of a page, running the slower extractors only where needed (see above),
+    and its thread (:func:`find_thread`, None on most articles); ``links`` are the page's link
+    texts (:class:`PageSignals`), never taken for missing prose."""
     deep = bool(tree.xpath(_TOO_DEEP))
     texts = {
         "resiliparse": "" if deep else EXTRACTORS["resiliparse"](html, url),
@@ -114,23 +120,16 @@ def candidates(html: str, url: str | None, tree, links: frozenset[str] = frozens
         if _han(confirmed) - _han(readability) > FRAGMENT_GAIN * _han(readability):
             texts["readability+confirmed"] = confirmed
             del texts["readability"]
-    if looks_like_forum(html, url):
-        texts["posts"] = repeated_posts(tree)
-    return {name: text for name, text in texts.items() if text.strip()}
+    thread = None if deep else find_thread(tree, links)
+    if thread is not None:
+        texts["posts"] = thread.text
+    return {name: text for name, text in texts.items() if text.strip()}, thread
 
 
-def _post_lines(text: str, signals: PageSignals) -> str:
-    """A thread's posts without their chrome: user names and buttons (lines that are link texts),
-    counters (short lines without punctuation) and post headers (楼主 发表于 ... without a sentence)."""
-    kept = []
-    for line in text.splitlines():
-        flat = squash(line)
-        if not flat or flat in signals.link_texts:
-            continue
-        if not ZH_PUNCT.search(line) and (len(flat) < SHORT_LINE or FORUM_MARKERS.search(line)):
-            continue
-        kept.append(line.strip())
-    return "\n".join(kept)
+def prose_han(text: str) -> int:
+    """Hanzi in the lines of a text that read as sentences (a Chinese punctuation mark), the measure
+    of "holds prose" for the fallback: a menu or a copyright line has none."""
+    return sum(_han(line) for line in text.splitlines() if ZH_PUNCT.search(line))
 
 
 def trim_tail(text: str) -> str:
@@ -166,24 +165,54 @@ def _list_remainder(text: str, signals: PageSignals) -> str:
     return "\n".join(kept) or signals.title
 
 
-def choose(texts: dict[str, str], signals: PageSignals, selector: Selector, forum: bool) -> PageText | None:
-    """Score the candidates, pick one, then apply the forum and list rules."""
+def _add_replies(text: str, posts: str) -> str:
+    """The chosen text followed by the posts' lines it lacks: an opening post (a topic, a
+    question) that sits outside the list of replies keeps its place before them."""
+    covered = bigram_set(text)
+    extra = [
+        line
+        for line in posts.splitlines()
+        if len(bigram_set(line) & covered) < COVERED * len(bigram_set(line))
+    ]
+    return "\n".join([text.rstrip(), *extra]) if extra else text
+
+
+def choose(
+    texts: dict[str, str], signals: PageSignals, selector: Selector, forum: bool, comments: bool = True
+) -> PageText | None:
+    """Score the candidates, pick one, then apply the thread, list and fallback rules.
+
+    Only candidates with :data:`MIN_HAN` Hanzi compete when any has them: a few words (a
+    copyright line, an empty template) are never trusted over a text. ``forum``: the page
+    looks like a thread (URL, markers, floor numbers); there the posts the chosen text lacks are
+    added after it, as they are on other pages when ``comments`` is set.
+    """
     posts = texts.get("posts", "")
     texts = {name: text for name, text in texts.items() if name != "posts"}
     if not texts and not posts:
         return None
+    trusted = {name: text for name, text in texts.items() if _han(text) >= MIN_HAN} or texts
     kind = "forum" if forum else "article"
-    name, scores = selector.choose(candidate_features(texts, signals)) if texts else ("posts", {})
-    if posts and name != "posts" and _han(posts) > _han(texts[name]):
-        chosen = bigram_set(texts[name])
-        if chosen and len(chosen & bigram_set(posts)) >= POSTS_COVER * len(chosen):
-            name = "posts"
-    text = _post_lines(posts, signals) if name == "posts" else texts[name]
+    name, scores = selector.choose(candidate_features(trusted, signals)) if trusted else ("posts", {})
+    text = posts if name == "posts" else trusted[name]
+    if posts and name != "posts" and (forum or comments):
+        chosen = bigram_set(text)
+        if _han(posts) > _han(text) and len(chosen & bigram_set(posts)) >= POSTS_COVER * len(chosen):
+            name, text = "posts", posts
+        else:
+            replies = _add_replies(text, posts)
+            if replies != text:
+                name, text = f"{name}+posts", replies
     f = text_features(text, signals)
     if f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT):
         text, kind = _list_remainder(text, signals), "list"
     if kind != "list":
         text = trim_tail(text)
+    every = {**texts, "posts": posts}
+    richest = max(every, key=lambda n: prose_han(every[n]))
+    if prose_han(text) == 0 and prose_han(every[richest]) > 0:
+        # never empty (or only a title) where a candidate holds sentences: the one with the most
+        name, text, kind = f"{richest} (fallback)", every[richest], kind
     if not text.strip():
         return None
     return PageText(text, name, scores, kind)

@@ -1,0 +1,157 @@
+"""Threads, reply lists and comment lists: every post's text, in page order, without its chrome.
+
+A thread is recognised from its structure, not from its site: a run of **sibling blocks of one
+kind** (same tag, same class or id once digits are removed: ``post_123`` and ``post_124`` are one
+kind) under one parent, most of which carry the marks of a post, a time (``2024-4-5 23:20``,
+``3 天前``), a floor (``2楼``, ``沙发``, ``#3``) or a button (回复, 引用, 举报, 赞). Discuz
+(``div#post_N``), Tieba (``div.l_post``), phpBB (``div.post``), Douban comments (``div.comment-item``),
+Q&A answer lists and blog comment lists all have that shape; an article's paragraphs do not (``p``
+is no container, and paragraphs carry no times or buttons).
+
+Inside each post the chrome goes, line by line, by kinds that hold on every forum software:
+
+- lines that recur in most posts of the run (levels, ``当前离线``, ``发消息``, button rows);
+- short lines that are the text of a link (user names, buttons) or hold no Hanzi (counters, ``#3``);
+- short lines made of chrome words (积分, 楼主, 只看该作者, 点赞 ...) or a time and no sentence
+  (post headers: ``楼主 发表于 2024-4-5 23:20``, quote headers: ``张三 发表于 2024-4-5 10:00``);
+- signatures, avatars and ``<script>``/``<style>``/``<button>`` elements before any text is read.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from jinglian.corpus.extract.candidates import HAN, squash
+
+CONTAINERS = {"div", "li", "article", "section", "table", "tbody", "tr", "td", "dd", "dl"}
+_BLOCK_TAGS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "dd", "dt", "td",
+               "article", "section", "blockquote", "pre", "ul", "ol", "header", "footer"}  # fmt: skip
+_NOT_TEXT = {"script", "style", "noscript", "template", "textarea", "select", "button", "svg", "iframe"}
+# class / id words of per-post parts that are never the post: signatures and avatars
+_CHROME_CLASS = re.compile(r"sign(ature)?\b|signature|avatar|j_user_sign|user[-_]?card", re.I)
+_DIGITS = re.compile(r"\d+")
+TIME = re.compile(
+    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\b\d{1,2}:\d{2}\b|\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}"
+    r"|\d+\s*(?:秒|分钟|小时|天|周|个月|月|年)前|刚刚|昨天|前天"
+)
+FLOOR = re.compile(r"\d+\s*[楼樓#]|#\s?\d+|楼主|樓主|沙发|板凳|地板|楼层")
+BUTTON = re.compile(r"回复|回覆|引用|举报|舉報|点赞|赞同|赞|收藏|分享|评论")
+# words of per-post chrome lines: user levels and counters, post headers, buttons
+CHROME_WORDS = re.compile(
+    r"积分|帖子|主题|精华|威望|金钱|贡献|等级|注册|在线|离线|发消息|加好友|关注|粉丝|阅读|浏览|"
+    r"回复|回覆|引用|举报|舉報|点赞|赞同|赞|收藏|分享|评论|楼主|樓主|沙发|板凳|地板|楼层|"
+    r"只看|倒序|电梯|发表于|發表於|发布于|编辑|展开|收起|复制链接|打印|来自"
+)
+SENTENCE = re.compile(r"[。！？!?；;，,]")
+# a reply header ("张三:") and the place line Chinese platforms print under a name (IP属地 浙江省杭州市)
+NAME_COLON = re.compile(r"\S{1,20}[:：]")
+PLACE = re.compile(
+    r"(?:IP属地|来自)?[:：\s-]*[\u4e00-\u9fff]{1,8}(?:省|市|自治区|特别行政区)(?:[\u4e00-\u9fff]{1,6}[市区县])?"
+)
+MIN_POSTS = 2  # a run of one block is no list
+POST_MIN_HAN = 2  # Hanzi of the content of a post ("顶", "同意" are replies too, but need two)
+MARKED_SHARE = 0.5  # share of a run's blocks with a time, floor or button: posts, not paragraphs
+MAX_LINK_SHARE = 0.5  # share of a block's characters inside <a>: above it, a menu or a link list
+REPEATED_SHARE = 0.5  # a line in at least this share of the posts (and two) is chrome
+CHROME_LINE = 24  # characters; a longer line is text even when it holds a chrome word or a time
+SHORT_LINE = 10  # characters; a shorter line without Hanzi or that is a link text is chrome
+
+
+@dataclass
+class Thread:
+    text: str  # the posts' text, one line per line of a post, posts in page order
+    posts: int  # how many posts
+    floors: bool  # whether the posts carry floor numbers (楼, 沙发, #3): a thread, not a comment list
+
+
+def _signature(el) -> tuple[str, str]:
+    return el.tag, _DIGITS.sub("", el.get("class") or el.get("id") or "")
+
+
+def _clean_copy(tree):
+    """A copy of the tree without script, style, buttons, signatures and avatars, with a line break
+    after every block element, so that ``text_content()`` gives one line per block."""
+    tree = copy.deepcopy(tree)
+    drop = [
+        el
+        for el in tree.iter()
+        if not isinstance(el.tag, str)
+        or el.tag in _NOT_TEXT
+        or _CHROME_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}")
+    ]
+    for el in drop:
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in tree.iter(*_BLOCK_TAGS):
+        el.tail = "\n" + el.tail if el.tail else "\n"
+    return tree
+
+
+def _lines(el) -> list[str]:
+    return [" ".join(line.split()) for line in el.text_content().splitlines() if line.strip()]
+
+
+def _is_chrome(line: str, repeated: set[str], link_texts: frozenset[str]) -> bool:
+    flat = squash(line)
+    if flat in repeated:
+        return True
+    if len(flat) < SHORT_LINE and (flat in link_texts or not HAN.search(flat)):
+        return True
+    if NAME_COLON.fullmatch(flat) or PLACE.fullmatch(flat):
+        return True
+    if len(flat) < CHROME_LINE and not SENTENCE.search(line):
+        return bool(CHROME_WORDS.search(line) or TIME.search(line) or FLOOR.fullmatch(flat))
+    return False
+
+
+def _run_posts(members: list, link_texts: frozenset[str]) -> tuple[list[list[str]], int, bool] | None:
+    """The posts' content lines of one run of sibling blocks, or None when the run is no post list."""
+    texts, marked, floors = [], 0, 0
+    for el in members:
+        lines = _lines(el)
+        flat = squash("".join(lines))
+        if not flat:
+            continue
+        link = sum(len(squash(a.text_content())) for a in el.iter("a"))
+        if link > MAX_LINK_SHARE * len(flat):
+            continue
+        head = "\n".join(lines)
+        has_floor = bool(FLOOR.search(head))
+        marked += bool(TIME.search(head) or has_floor or BUTTON.search(head))
+        floors += has_floor
+        texts.append(lines)
+    if len(texts) < MIN_POSTS or marked < MARKED_SHARE * len(members):
+        return None
+    seen = Counter(line for lines in texts for line in {squash(x) for x in lines})
+    repeated = {line for line, n in seen.items() if n >= 2 and n >= REPEATED_SHARE * len(texts)}
+    posts = [[x for x in lines if not _is_chrome(x, repeated, link_texts)] for lines in texts]
+    posts = [p for p in posts if len(HAN.findall("".join(p))) >= POST_MIN_HAN]
+    if len(posts) < MIN_POSTS:
+        return None
+    return posts, sum(len(HAN.findall("".join(p))) for p in posts), floors >= MARKED_SHARE * len(texts)
+
+
+def find_thread(tree, link_texts: frozenset[str] = frozenset()) -> Thread | None:
+    """The page's list of posts (see the module doc), or None when it has none.
+
+    Every parent's children are grouped by kind; each group of :data:`MIN_POSTS` or more that
+    passes as posts competes on its Hanzi after the chrome is gone: nested replies lose to the
+    list that holds them, and a wrapper of the list and a sidebar is no run (the sidebar's links).
+    """
+    tree = _clean_copy(tree)
+    runs = []
+    for parent in tree.iter():
+        groups: dict[tuple[str, str], list] = {}
+        for child in parent:
+            if isinstance(child.tag, str) and child.tag in CONTAINERS:
+                groups.setdefault(_signature(child), []).append(child)
+        for members in groups.values():
+            if len(members) >= MIN_POSTS and (found := _run_posts(members, link_texts)):
+                runs.append(found)
+    if not runs:
+        return None
+    posts, _, floors = max(runs, key=lambda r: r[1])
+    return Thread("\n".join(line for post in posts for line in post), len(posts), floors)
