@@ -47,6 +47,7 @@ from jinglian.corpus.extract.candidates import (
 )
 from jinglian.corpus.extract.posts import Thread, find_thread
 from jinglian.corpus.extract.select import (
+    BOILERPLATE,
     PageSignals,
     Selector,
     candidate_features,
@@ -64,7 +65,8 @@ LIST_SHORT_LINES = 0.7  # share of short lines (with punctuation below LIST_PUNC
 LIST_PUNCT = 0.3  # Chinese punctuation per Hanzi x10; prose has about 1.2
 # Q&A sites (question, answer, faq, ask, 问答 wenda / zhidao) are threads too: a question and its answers.
 FORUM_URL = re.compile(
-    r"bbs|forum|thread|topic|tid[=-]|archive|dispbbs|showtopic|club\.|blog|question|answer|faq|/ask|wenda|zhidao", re.I
+    r"bbs|forum|thread|topic|tid[=-]|archive|dispbbs|showtopic|club\.|blog|question|answer|faq|/ask|wenda|zhidao",
+    re.I,
 )
 # Words of thread pages; 沙发 (sofa, "first reply") and 楼层 (floor) also appear on shop and house pages.
 FORUM_MARKERS = re.compile(r"楼主|樓主|发表于|發表於|回复于|只看该作者|回帖")
@@ -165,16 +167,28 @@ def _list_remainder(text: str, signals: PageSignals) -> str:
     return "\n".join(kept) or signals.title
 
 
-def _add_replies(text: str, posts: str) -> str:
-    """The chosen text followed by the posts' lines it lacks: an opening post (a topic, a
-    question) that sits outside the list of replies keeps its place before them."""
-    covered = bigram_set(text)
-    extra = [
-        line
-        for line in posts.splitlines()
-        if len(bigram_set(line) & covered) < COVERED * len(bigram_set(line))
+def _uncovered(text: str, other: str) -> list[str]:
+    """The lines of ``text`` that ``other`` does not already hold (by character bigrams)."""
+    covered = bigram_set(other)
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if (grams := bigram_set(line)) and len(grams & covered) < COVERED * len(grams)
     ]
-    return "\n".join([text.rstrip(), *extra]) if extra else text
+
+
+def with_posts(text: str, posts: str, forum: bool) -> str:
+    """A thread: the chosen text's lines the posts lack (an opening post, a question outside the
+    list of replies) when they hold prose, then the posts; a menu or a footer that the selector
+    took for the text goes. Elsewhere (an article and its comments): the text, then the posts'
+    lines it lacks."""
+    if forum:
+        opening = _uncovered(text, posts)
+        keep = (
+            sum(_han(line) for line in opening if is_prose(line) and not BOILERPLATE.search(line)) >= MIN_HAN
+        )
+        return "\n".join([*opening, posts] if keep else [posts])
+    return "\n".join([text.rstrip(), *_uncovered(posts, text)])
 
 
 def choose(
@@ -196,13 +210,9 @@ def choose(
     name, scores = selector.choose(candidate_features(trusted, signals)) if trusted else ("posts", {})
     text = posts if name == "posts" else trusted[name]
     if posts and name != "posts" and (forum or comments):
-        chosen = bigram_set(text)
-        if _han(posts) > _han(text) and len(chosen & bigram_set(posts)) >= POSTS_COVER * len(chosen):
-            name, text = "posts", posts
-        else:
-            replies = _add_replies(text, posts)
-            if replies != text:
-                name, text = f"{name}+posts", replies
+        combined = with_posts(text, posts, forum)
+        if combined != text:
+            name, text = ("posts" if not _uncovered(combined, posts) else f"{name}+posts"), combined
     f = text_features(text, signals)
     if f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT):
         text, kind = _list_remainder(text, signals), "list"

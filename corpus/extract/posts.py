@@ -14,7 +14,8 @@ Inside each post the chrome goes, line by line, by kinds that hold on every foru
 - short lines that are the text of a link (user names, buttons) or hold no Hanzi (counters, ``#3``);
 - short lines made of chrome words (积分, 楼主, 只看该作者, 点赞 ...) or a time and no sentence
   (post headers: ``楼主 发表于 2024-4-5 23:20``, quote headers: ``张三 发表于 2024-4-5 10:00``);
-- signatures, avatars and ``<script>``/``<style>``/``<button>`` elements before any text is read.
+- signatures, avatars and ``<script>``/``<style>`` elements before any text is read (buttons stay
+  until then: their words mark a post).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from jinglian.corpus.extract.candidates import HAN, squash
 CONTAINERS = {"div", "li", "article", "section", "table", "tbody", "tr", "td", "dd", "dl"}
 _BLOCK_TAGS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "dd", "dt", "td",
                "article", "section", "blockquote", "pre", "ul", "ol", "header", "footer"}  # fmt: skip
-_NOT_TEXT = {"script", "style", "noscript", "template", "textarea", "select", "button", "svg", "iframe"}
+_NOT_TEXT = {"script", "style", "noscript", "template", "textarea", "select", "svg", "iframe"}
 # class / id words of per-post parts that are never the post: signatures and avatars
 _CHROME_CLASS = re.compile(r"sign(ature)?\b|signature|avatar|j_user_sign|user[-_]?card", re.I)
 _DIGITS = re.compile(r"\d+")
