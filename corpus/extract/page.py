@@ -59,7 +59,7 @@ MIN_HAN = 30  # Hanzi; below this readability's text is taken as a miss
 # this value the leave-one-out F1 is what it is with trafilatura on every page.
 MAX_PROSE_GAIN = 0.15  # Hanzi in resiliparse's prose lines that readability lacks, per readability Hanzi
 FRAGMENT_GAIN = 0.5  # confirmed missing prose, as a share of readability's Hanzi, that makes it a fragment
-POSTS_COVER = 0.6  # share of the chosen text's bigrams the posts must contain to replace it
+MIN_LIST = 3  # posts; two blocks of one kind are as often an article's layout (two table rows)
 LIST_LINKS = 0.5  # share of characters in link-text lines above which a text is a link list
 LIST_SHORT_LINES = 0.7  # share of short lines (with punctuation below LIST_PUNCT) of a menu-like text
 LIST_PUNCT = 0.3  # Chinese punctuation per Hanzi x10; prose has about 1.2
@@ -177,6 +177,16 @@ def _uncovered(text: str, other: str) -> list[str]:
     ]
 
 
+def _prose_han(lines: list[str]) -> int:
+    return sum(_han(line) for line in lines if is_prose(line) and not BOILERPLATE.search(line))
+
+
+def _same_text(text: str, posts: str) -> bool:
+    """The posts hold all the prose of the chosen text and add none: the text is the list of posts
+    with its chrome (names, places, times, buttons), and the posts are the same without it."""
+    return _prose_han(_uncovered(text, posts)) < MIN_HAN and _han("".join(_uncovered(posts, text))) < MIN_HAN
+
+
 def with_posts(text: str, posts: str, forum: bool) -> str:
     """A thread: the chosen text's lines the posts lack (an opening post, a question outside the
     list of replies) when they hold prose, then the posts; a menu or a footer that the selector
@@ -192,14 +202,20 @@ def with_posts(text: str, posts: str, forum: bool) -> str:
 
 
 def choose(
-    texts: dict[str, str], signals: PageSignals, selector: Selector, forum: bool, comments: bool = True
+    texts: dict[str, str],
+    signals: PageSignals,
+    selector: Selector,
+    forum: bool,
+    comments: bool = False,
+    n_posts: int = 0,
 ) -> PageText | None:
     """Score the candidates, pick one, then apply the thread, list and fallback rules.
 
     Only candidates with :data:`MIN_HAN` Hanzi compete when any has them: a few words (a
     copyright line, an empty template) are never trusted over a text. ``forum``: the page
     looks like a thread (URL, markers, floor numbers); there the posts the chosen text lacks are
-    added after it, as they are on other pages when ``comments`` is set.
+    added after it, as they are on other pages when ``comments`` is set. Elsewhere, a list of
+    ``n_posts`` posts (:data:`MIN_LIST` or more) that is the chosen text without its chrome wins.
     """
     posts = texts.get("posts", "")
     texts = {name: text for name, text in texts.items() if name != "posts"}
@@ -213,6 +229,8 @@ def choose(
         combined = with_posts(text, posts, forum)
         if combined != text:
             name, text = ("posts" if not _uncovered(combined, posts) else f"{name}+posts"), combined
+    elif posts and name != "posts" and n_posts >= MIN_LIST and _same_text(text, posts):
+        name, text, kind = "posts", posts, "forum"  # the chosen text is the list, chrome and all
     f = text_features(text, signals)
     if f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT):
         text, kind = _list_remainder(text, signals), "list"
