@@ -50,6 +50,37 @@ def bigram_set(text: str) -> frozenset[str]:
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
+_DOC_START = re.compile(r"<!doctype\b|<html[\s>]", re.I)
+_NO_TEXT_MARKUP = re.compile(
+    r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->|<[^<>]*>", re.I | re.S
+)
+MAX_PREFIX = 200_000  # characters before the document start that are looked at (bounds the regex)
+
+
+def document_start(html: str) -> str:
+    """The page from its ``<!DOCTYPE>`` or ``<html>`` on, when what comes before holds no text.
+
+    Old portals print a ``<script>`` block (or a comment) before ``<!DOCTYPE>``; that is how the
+    page sits in a WARC too. libxml2 then opens ``<head>`` for the script and puts the whole page
+    inside it, and trafilatura's ``load_html`` rejects the tree: the page came out with no text
+    although every extractor finds its article once the prefix is gone.
+    """
+    start = _DOC_START.search(html, 0, MAX_PREFIX)
+    if start is None or start.start() == 0:
+        return html
+    if _NO_TEXT_MARKUP.sub("", html[: start.start()]).strip():
+        return html  # text before the document: keep it, let the parser place it
+    return html[start.start() :]
+
+
+def parse_page(html: str) -> tuple[str, object]:
+    """The page (from its document start, :func:`document_start`) and its lxml tree (None if none)."""
+    from trafilatura.utils import load_html
+
+    html = document_start(html)
+    return html, load_html(html)
+
+
 def resiliparse_text(html: str, url: str | None = None) -> str:
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree

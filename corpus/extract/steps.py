@@ -36,6 +36,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from jinglian.corpus.crawl.warc import WARC_SUFFIXES, WarcDamage, iter_warc
+from jinglian.corpus.extract.candidates import parse_page
 from jinglian.corpus.extract.charset import decode_html
 from jinglian.corpus.extract.page import candidates, choose, looks_like_forum
 from jinglian.corpus.extract.select import PageSignals, Selector
@@ -317,10 +318,8 @@ def extract_main_text(
     by a rule and has none) and the page kind (``page_kind``: ``article``, ``forum`` or ``list``),
     beside title, author, site and date.
     """
-    from trafilatura.utils import load_html
-
     with time_limit(time_limit_s):
-        tree = load_html(html)
+        html, tree = parse_page(html)
         if tree is None:
             return None
         metadata = page_metadata(tree, html)
