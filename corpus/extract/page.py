@@ -51,6 +51,7 @@ from jinglian.corpus.extract.select import (
     PageSignals,
     Selector,
     candidate_features,
+    is_link_line,
     text_features,
 )
 
@@ -162,7 +163,7 @@ def _list_remainder(text: str, signals: PageSignals) -> str:
     kept = [
         line.strip()
         for line in text.splitlines()
-        if is_prose(line) and squash(line) not in signals.link_texts
+        if is_prose(line) and not is_link_line(squash(line), signals.link_texts)
     ]
     return "\n".join(kept) or signals.title
 
@@ -232,15 +233,16 @@ def choose(
     elif posts and name != "posts" and n_posts >= MIN_LIST and _same_text(text, posts):
         name, text, kind = "posts", posts, "forum"  # the chosen text is the list, chrome and all
     f = text_features(text, signals)
-    if f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT):
+    menu = f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT)
+    if menu and "posts" not in name:  # short replies are short lines, and posts hold no link lists
         text, kind = _list_remainder(text, signals), "list"
     if kind != "list":
         text = trim_tail(text)
     every = {**texts, "posts": posts}
     richest = max(every, key=lambda n: prose_han(every[n]))
-    if prose_han(text) == 0 and prose_han(every[richest]) > 0:
-        # never empty (or only a title) where a candidate holds sentences: the one with the most
-        name, text, kind = f"{richest} (fallback)", every[richest], kind
+    if (not text.strip() or (kind != "list" and prose_han(text) == 0)) and prose_han(every[richest]) > 0:
+        # never empty (nor a line of chrome) where a candidate holds sentences: the one with the most
+        name, text = f"{richest} (fallback)", every[richest]
     if not text.strip():
         return None
     return PageText(text, name, scores, kind)

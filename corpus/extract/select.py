@@ -100,6 +100,20 @@ class PageSignals:
         return cls({t for t in links if len(t) >= 2}, title)
 
 
+# A list item around a link: a bullet or number before it, a date or time after it.
+_ITEM_BULLET = re.compile(r"^(?:[-*•·▪►]|\d{1,3}[.、)])")
+_ITEM_DATE = re.compile(r"[\[(（]?(?:\d{2,4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?(?:\d{1,2}:\d{2})?[\])）]?$")
+
+
+def is_link_line(line: str, link_texts: set[str] | frozenset[str]) -> bool:
+    """A (squashed) line that is the text of a link on the page, once a list bullet before it
+    and a date after it are taken off (``- 标题2024-05-20``, ``1. 标题``)."""
+    if line in link_texts:
+        return True
+    bare = _ITEM_DATE.sub("", _ITEM_BULLET.sub("", line))
+    return bare != line and bare in link_texts
+
+
 def text_features(text: str, signals: PageSignals) -> dict[str, float]:
     """The features of one text that do not depend on the other candidates."""
     lines = [squash(line) for line in text.splitlines()]
@@ -109,7 +123,7 @@ def text_features(text: str, signals: PageSignals) -> dict[str, float]:
     return {
         "han": han,
         "punct": 10 * len(ZH_PUNCT.findall(text)) / max(han, 1),
-        "links": sum(len(line) for line in lines if line in signals.link_texts) / chars,
+        "links": sum(len(line) for line in lines if is_link_line(line, signals.link_texts)) / chars,
         "short_lines": sum(len(line) < SHORT_LINE for line in lines) / max(len(lines), 1),
         "boiler": min(MAX_BOILER, 1000 * len(BOILERPLATE.findall(text)) / chars),
     }
