@@ -10,7 +10,9 @@ is no container, and paragraphs carry no times or buttons).
 
 Inside each post the chrome goes, line by line, by kinds that hold on every forum software:
 
-- lines that recur in most posts of the run (levels, ``当前离线``, ``发消息``, button rows);
+- lines that recur in most posts of the run once the post's own link texts (names, buttons) and
+  digits are taken out: what the template prints in every post (levels, ``当前离线``,
+  ``30 有用``, ``张三 看过 ★★★★``, button rows);
 - short lines that are the text of a link (user names, buttons) or hold no Hanzi (counters, ``#3``);
 - short lines made of chrome words (积分, 楼主, 只看该作者, 点赞 ...) or a time and no sentence
   (post headers: ``楼主 发表于 2024-4-5 23:20``, quote headers: ``张三 发表于 2024-4-5 10:00``);
@@ -56,7 +58,7 @@ MIN_POSTS = 2  # a run of one block is no list
 POST_MIN_HAN = 2  # Hanzi of the content of a post ("顶", "同意" are replies too, but need two)
 MARKED_SHARE = 0.5  # share of a run's blocks with a time, floor or button: posts, not paragraphs
 MAX_LINK_SHARE = 0.5  # share of a block's characters inside <a>: above it, a menu or a link list
-REPEATED_SHARE = 0.5  # a line in at least this share of the posts (and two) is chrome
+REPEATED_SHARE = 0.5  # a line shape in at least this share of the posts (and two) is chrome
 CHROME_LINE = 24  # characters; a longer line is text even when it holds a chrome word or a time
 SHORT_LINE = 10  # characters; a shorter line without Hanzi or that is a link text is chrome
 
@@ -95,17 +97,26 @@ def _lines(el) -> list[str]:
     return [" ".join(line.split()) for line in el.text_content().splitlines() if line.strip()]
 
 
-def _is_chrome(line: str, repeated: set[str], link_texts: frozenset[str]) -> bool:
+def _shape(line: str, names: list[str]) -> str:
+    """A line with its post's own link texts (names, buttons) and its digits taken out: what a
+    template prints in every post (``30 有用``, ``张三 看过 ★★★★``) has one shape across them."""
     flat = squash(line)
-    if flat in repeated:
-        return True
+    for name in names:
+        flat = flat.replace(name, "@")
+    return _DIGITS.sub("0", flat)
+
+
+def _is_chrome(line: str, shape: str, repeated: set[str], link_texts: frozenset[str]) -> bool:
+    flat = squash(line)
     if len(flat) < SHORT_LINE and (flat in link_texts or not HAN.search(flat)):
         return True
     if NAME_COLON.fullmatch(flat) or PLACE.fullmatch(flat):
         return True
     if len(flat) < CHROME_LINE and not SENTENCE.search(line):
-        return bool(CHROME_WORDS.search(line) or TIME.search(line) or FLOOR.fullmatch(flat))
-    return False
+        return bool(
+            shape in repeated or CHROME_WORDS.search(line) or TIME.search(line) or FLOOR.fullmatch(flat)
+        )
+    return shape in repeated and len(flat) < 2 * CHROME_LINE  # a long line is text even if it recurs
 
 
 def _run_posts(members: list, link_texts: frozenset[str]) -> tuple[list[list[str]], int, bool] | None:
@@ -116,19 +127,20 @@ def _run_posts(members: list, link_texts: frozenset[str]) -> tuple[list[list[str
         flat = squash("".join(lines))
         if not flat:
             continue
-        link = sum(len(squash(a.text_content())) for a in el.iter("a"))
-        if link > MAX_LINK_SHARE * len(flat):
+        names = [n for n in (squash(a.text_content()) for a in el.iter("a")) if n]
+        if sum(map(len, names)) > MAX_LINK_SHARE * len(flat):
             continue
         head = "\n".join(lines)
         has_floor = bool(FLOOR.search(head))
         marked += bool(TIME.search(head) or has_floor or BUTTON.search(head))
         floors += has_floor
-        texts.append(lines)
+        names.sort(key=len, reverse=True)
+        texts.append([(line, _shape(line, names)) for line in lines])
     if len(texts) < MIN_POSTS or marked < MARKED_SHARE * len(members):
         return None
-    seen = Counter(line for lines in texts for line in {squash(x) for x in lines})
-    repeated = {line for line, n in seen.items() if n >= 2 and n >= REPEATED_SHARE * len(texts)}
-    posts = [[x for x in lines if not _is_chrome(x, repeated, link_texts)] for lines in texts]
+    seen = Counter(shape for lines in texts for shape in {shape for _, shape in lines})
+    repeated = {shape for shape, n in seen.items() if n >= 2 and n >= REPEATED_SHARE * len(texts)}
+    posts = [[x for x, shape in lines if not _is_chrome(x, shape, repeated, link_texts)] for lines in texts]
     posts = [p for p in posts if len(HAN.findall("".join(p))) >= POST_MIN_HAN]
     if len(posts) < MIN_POSTS:
         return None
