@@ -151,9 +151,8 @@ def page_candidates(pages: list[tuple[dict, bytes]]) -> list[dict]:
             page.readability_text, page.find_thread = originals["readability"], originals["posts"]
         spent["other"] = time.process_time() - clock - sum(spent.values())
         forum = looks_like_forum(html, gold["url"]) or bool(thread and thread.floors)
-        n_posts = thread.posts if thread else 0
         clock = time.process_time()
-        choose(texts, signals, shipped, forum, False, n_posts)
+        choose(texts, signals, shipped, forum, False, thread)
         select = time.process_time() - clock
         scored = {n: t for n, t in texts.items() if n != "posts"}
         rows.append(
@@ -163,7 +162,7 @@ def page_candidates(pages: list[tuple[dict, bytes]]) -> list[dict]:
                 "texts": texts,
                 "signals": signals,
                 "forum": forum,
-                "posts": n_posts,
+                "thread": thread,
                 "gold": gold["text"],
                 "seconds": {"parse": parse, **spent, "selection": select},
             }
@@ -207,8 +206,8 @@ def held_out(
                 train_selector([p for ps in pairs for p in ps]) if learned_priors else fit_across(pairs)
             )
         selector = fits[key]
-        result = choose(row["texts"], row["signals"], selector, row["forum"], False, row["posts"])
-        full = choose(row["texts"], row["signals"], shipped, row["forum"], False, row["posts"])
+        result = choose(row["texts"], row["signals"], selector, row["forum"], False, row["thread"])
+        full = choose(row["texts"], row["signals"], shipped, row["forum"], False, row["thread"])
         changed += (result and result.extractor) != (full and full.extractor)
         if result is None:
             scores.append(0.0)

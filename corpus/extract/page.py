@@ -66,7 +66,7 @@ LIST_SHORT_LINES = 0.7  # share of short lines (with punctuation below LIST_PUNC
 LIST_PUNCT = 0.3  # Chinese punctuation per Hanzi x10; prose has about 1.2
 # Q&A sites (question, answer, faq, ask, 问答 wenda / zhidao) are threads too: a question and its answers.
 FORUM_URL = re.compile(
-    r"bbs|forum|thread|topic|tid[=-]|archive|dispbbs|showtopic|club\.|blog|question|answer|faq|/ask|wenda|zhidao",
+    r"bbs|forum|thread|topic|tid[=-]|dispbbs|showtopic|club\.|question|answer|faq|/ask|wenda|zhidao",
     re.I,
 )
 # Words of thread pages; 沙发 (sofa, "first reply") and 楼层 (floor) also appear on shop and house pages.
@@ -188,6 +188,14 @@ def _same_text(text: str, posts: str) -> bool:
     return _prose_han(_uncovered(text, posts)) < MIN_HAN and _han("".join(_uncovered(posts, text))) < MIN_HAN
 
 
+def _spans_posts(text: str, thread: Thread) -> bool:
+    """The chosen text holds most of two posts or more and no prose outside them: it is a part of
+    the list (an archive, a thread), not one article among comments, so the whole list is the text."""
+    chosen = bigram_set(text)
+    spanned = sum(len(bigram_set(item) & chosen) >= COVERED * len(bigram_set(item)) for item in thread.items)
+    return spanned >= 2 and _prose_han(_uncovered(text, thread.text)) < MIN_HAN
+
+
 def with_posts(text: str, posts: str, forum: bool) -> str:
     """A thread: the chosen text's lines the posts lack (an opening post, a question outside the
     list of replies) when they hold prose, then the posts; a menu or a footer that the selector
@@ -208,15 +216,16 @@ def choose(
     selector: Selector,
     forum: bool,
     comments: bool = False,
-    n_posts: int = 0,
+    thread: Thread | None = None,
 ) -> PageText | None:
     """Score the candidates, pick one, then apply the thread, list and fallback rules.
 
     Only candidates with :data:`MIN_HAN` Hanzi compete when any has them: a few words (a
     copyright line, an empty template) are never trusted over a text. ``forum``: the page
     looks like a thread (URL, markers, floor numbers); there the posts the chosen text lacks are
-    added after it, as they are on other pages when ``comments`` is set. Elsewhere, a list of
-    ``n_posts`` posts (:data:`MIN_LIST` or more) that is the chosen text without its chrome wins.
+    added after it, as they are on other pages when ``comments`` is set. Elsewhere, a ``thread``
+    of :data:`MIN_LIST` posts or more wins when it is the chosen text without its chrome, or when
+    the chosen text spans two of its posts (an archive, a list of reviews).
     """
     posts = texts.get("posts", "")
     texts = {name: text for name, text in texts.items() if name != "posts"}
@@ -230,8 +239,9 @@ def choose(
         combined = with_posts(text, posts, forum)
         if combined != text:
             name, text = ("posts" if not _uncovered(combined, posts) else f"{name}+posts"), combined
-    elif posts and name != "posts" and n_posts >= MIN_LIST and _same_text(text, posts):
-        name, text, kind = "posts", posts, "forum"  # the chosen text is the list, chrome and all
+    elif posts and name != "posts" and thread and thread.posts >= MIN_LIST:
+        if _same_text(text, posts) or _spans_posts(text, thread):
+            name, text, kind = "posts", posts, "forum"  # the chosen text is (part of) the list
     f = text_features(text, signals)
     menu = f["links"] >= LIST_LINKS or (f["short_lines"] >= LIST_SHORT_LINES and f["punct"] < LIST_PUNCT)
     if menu and "posts" not in name:  # short replies are short lines, and posts hold no link lists

@@ -65,9 +65,16 @@ SHORT_LINE = 10  # characters; a shorter line without Hanzi or that is a link te
 
 @dataclass
 class Thread:
-    text: str  # the posts' text, one line per line of a post, posts in page order
-    posts: int  # how many posts
+    items: list[str]  # each post's text without its chrome, in page order
     floors: bool  # whether the posts carry floor numbers (楼, 沙发, #3): a thread, not a comment list
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.items)
+
+    @property
+    def posts(self) -> int:
+        return len(self.items)
 
 
 def _signature(el) -> tuple[str, str]:
@@ -167,4 +174,4 @@ def find_thread(tree, link_texts: frozenset[str] = frozenset()) -> Thread | None
     if not runs:
         return None
     posts, _, floors = max(runs, key=lambda r: r[1])
-    return Thread("\n".join(line for post in posts for line in post), len(posts), floors)
+    return Thread(["\n".join(post) for post in posts], floors)

@@ -326,7 +326,7 @@ def extract_main_text(
         signals = PageSignals.from_tree(tree, metadata.get("title", ""))
         texts, thread = candidates(html, url, tree, frozenset(signals.link_texts))
         forum = looks_like_forum(html, url) or bool(thread and thread.floors)
-        result = choose(texts, signals, default_selector(), forum, comments, thread.posts if thread else 0)
+        result = choose(texts, signals, default_selector(), forum, comments, thread)
     if result is None:
         return None
     metadata.update(extractor=result.extractor, extract_scores=result.scores, page_kind=result.page_kind)
