@@ -42,6 +42,7 @@ TIME = re.compile(
 )
 FLOOR = re.compile(r"\d+\s*[楼樓#]|#\s?\d+|楼主|樓主|沙发|板凳|地板|楼层")
 BUTTON = re.compile(r"回复|回覆|引用|举报|舉報|点赞|赞同|赞|收藏|分享|评论")
+MARK = re.compile(f"{TIME.pattern}|{FLOOR.pattern}|{BUTTON.pattern}")  # any of the three, one pass
 # words of per-post chrome lines: user levels and counters, post headers, buttons
 CHROME_WORDS = re.compile(
     r"积分|帖子|主题|精华|威望|金钱|贡献|等级|注册|在线|离线|发消息|加好友|关注|粉丝|阅读|浏览|"
@@ -90,7 +91,7 @@ def _clean_copy(tree):
         for el in tree.iter()
         if not isinstance(el.tag, str)
         or el.tag in _NOT_TEXT
-        or _CHROME_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}")
+        or ((el.get("class") or el.get("id")) and _CHROME_CLASS.search(f"{el.get('class')} {el.get('id')}"))
     ]
     for el in drop:
         if el.getparent() is not None:
@@ -128,6 +129,11 @@ def _is_chrome(line: str, shape: str, repeated: set[str], link_texts: frozenset[
 
 def _run_posts(members: list, link_texts: frozenset[str]) -> tuple[list[list[str]], int, bool] | None:
     """The posts' content lines of one run of sibling blocks, or None when the run is no post list."""
+    raw = [el.text_content() for el in members]  # a cheap first look: most runs are menus or empty
+    if sum(bool(MARK.search(t)) for t in raw) < MARKED_SHARE * len(members):
+        return None
+    if sum(len(HAN.findall(t)) >= POST_MIN_HAN for t in raw) < MIN_POSTS:
+        return None
     texts, marked, floors = [], 0, 0
     for el in members:
         lines = _lines(el)
