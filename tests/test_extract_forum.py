@@ -231,3 +231,15 @@ def test_a_page_with_prose_is_never_empty():
     assert result is not None and result.text == prose
     # and where no candidate holds a sentence, there is nothing to fall back to: no_text
     assert choose({"readability": "© 2024 示例网"}, PageSignals(), selector, forum=False) is None
+
+
+def test_extract_command_keeps_comments_on_request(cli, read_docs, tmp_path):
+    """``jinglian extract --comments``: the user's switch reaches the extract step."""
+    page = tmp_path / "in" / "article.html"
+    page.parent.mkdir()
+    page.write_text(commented_article(), encoding="utf-8")
+    for flag, kept in (([], False), (["--comments"], True)):
+        out = tmp_path / f"out{len(flag)}"
+        cli("extract", page, "--out", out, "--workers", "1", *flag)
+        (doc,) = read_docs(out / "documents")
+        assert ARTICLE[0] in doc["text"] and (COMMENTS[0] in doc["text"]) == kept

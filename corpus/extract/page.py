@@ -11,18 +11,25 @@
    its length, the lines are added back and this candidate *replaces* readability's (a hand
    rule, not learned: two independent extractors agreeing on missing prose is the evidence; one
    dev page, a GBK admission notice, F1 0.68 -> 0.95).
-4. The selector (:mod:`jinglian.corpus.extract.select`) scores the candidates; the best wins.
-   readability is the default in effect (its prior), the others are fallbacks it switches to
-   when readability's text looks like a fragment, a menu or boilerplate.
-5. Forum threads and blog archives (URL words such as bbs, thread, blog, archive, or markers
-   such as 楼主 / 发表于): the repeated post blocks become one more
-   candidate, and win when they contain the chosen text and more (a thread is all its posts,
-   readability and trafilatura keep the longest one); user names, buttons, counters and post
-   headers are then dropped from them.
-6. List and archive pages: when the chosen text is mostly link texts or short lines without
-   punctuation (a menu), only its prose lines are kept, else the page title: ``page_kind`` is
-   ``list``, so a filter downstream can drop it, and no menu reaches the corpus as text.
-7. Other texts lose the editor credits and tag lines at their end (:func:`trim_tail`).
+4. The page's thread (:func:`jinglian.corpus.extract.posts.find_thread`): runs of sibling blocks
+   with times, floors or buttons, each post without its chrome; found from structure on any page.
+5. The selector (:mod:`jinglian.corpus.extract.select`) scores the candidates that hold
+   :data:`MIN_HAN` Hanzi (all of them if none does); the best wins. readability is the default
+   (a fixed prior), the others are fallbacks it switches to when readability's text looks like a
+   fragment, a menu or boilerplate.
+6. Threads: on a page that reads as one (URL words such as bbs, thread, topic, question, faq;
+   markers such as 楼主 / 发表于; or floor numbers in its posts) the text is the chosen text's prose
+   lines the posts lack (an opening post or question outside the list), then the posts. Elsewhere
+   a list of :data:`MIN_LIST` posts or more replaces the chosen text when it is that text without
+   its chrome or the text spans two of its posts (archives, review lists); comments under an
+   article are added after it only with ``comments`` (off by default: the article sets' gold
+   leaves them out, and keeping them cost 0.07 F1 on the modern articles, ``bench/extract.py --comments``).
+7. List pages: when the chosen text is mostly link texts (bullets and dates aside) or short lines
+   without punctuation (a menu), only its prose lines are kept, else the page title: ``page_kind``
+   is ``list``, so a filter downstream can drop it, and no menu reaches the corpus as text.
+8. Other texts lose the editor credits and tag lines at their end (:func:`trim_tail`).
+9. Never empty where a candidate holds prose: a result that is empty or holds no sentence
+   (a copyright line, a title) gives way to the candidate with the most prose (``(fallback)``).
 
 Everything that decided is returned: ``extractor`` (the winner), ``extract_scores`` (selector
 score per candidate), ``page_kind`` (``article``, ``forum`` or ``list``).

@@ -48,8 +48,9 @@ HTML_SUFFIXES = (".html", ".htm")
 WEB_SUFFIXES = WARC_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # larger pages are dropped as too_large before decoding
 DEFAULT_TIME_LIMIT = 10.0  # seconds of extraction per page (all candidates together)
-# Keep the comments under an article (a thread's replies are always kept). Measured on the dev
-# pages (bench/extract.py --comments both): see KEEP_COMMENTS' note in the README.
+# Keep the comments under an article (a thread's replies are always kept). Off: the dev sets' gold
+# leaves them out, and keeping them lowered the modern articles' mean F1 by 0.07 and the GBK pages'
+# by 0.02, forums unchanged (python bench/extract.py --comments).
 KEEP_COMMENTS = False
 # A page whose bytes are more than 1% invalid in the best charset found is binary or mangled; a
 # handful of bad bytes (one of the 23 GBK dev pages has some) is decoded with U+FFFD and kept.
@@ -313,10 +314,11 @@ def extract_main_text(
     """Main text and metadata of a decoded page (see :mod:`jinglian.corpus.extract.page`); None if no text.
 
     The metadata says which candidate won (``extractor``: ``readability``,
-    ``readability+confirmed``, ``trafilatura``, ``resiliparse`` or ``posts``), the selector score of
-    every candidate it scored (``extract_scores``: name -> float; the forum ``posts`` candidate wins
-    by a rule and has none) and the page kind (``page_kind``: ``article``, ``forum`` or ``list``),
-    beside title, author, site and date.
+    ``readability+confirmed``, ``trafilatura``, ``resiliparse``, ``posts``, ``<name>+posts`` for a
+    text with the posts it lacked added, ``<name> (fallback)`` where the never-empty rule chose),
+    the selector score of every candidate it scored (``extract_scores``: name -> float) and the page
+    kind (``page_kind``: ``article``, ``forum`` or ``list``), beside title, author, site and date.
+    ``comments``: keep the comments under an article (a thread's replies are always kept).
     """
     with time_limit(time_limit_s):
         html, tree = parse_page(html)
