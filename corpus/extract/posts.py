@@ -37,18 +37,21 @@ _NOT_TEXT = {"script", "style", "noscript", "template", "textarea", "select", "s
 _CHROME_CLASS = re.compile(r"sign(ature)?\b|signature|avatar|j_user_sign|user[-_]?card", re.I)
 _DIGITS = re.compile(r"\d+")
 TIME = re.compile(
-    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\b\d{1,2}:\d{2}\b|\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}"
-    r"|\d+\s*(?:秒|分钟|小时|天|周|个月|月|年)前|刚刚|昨天|前天"
+    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?|\b\d{1,2}:\d{2}\b|\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}"
+    r"|\d+\s*(?:秒|分钟|小时|天|周|个月|月|年)前|\d{1,2}点\d{1,2}分|(?:星期|周|礼拜)[一二三四五六日天]|刚刚|昨天|前天"
 )
 FLOOR = re.compile(r"\d+\s*[楼樓#]|#\s?\d+|楼主|樓主|沙发|板凳|地板|楼层")
-BUTTON = re.compile(r"回复|回覆|引用|举报|舉報|点赞|赞同|赞|收藏|分享|评论")
+BUTTON = re.compile(r"回复|回覆|回应|引用|举报|舉報|点赞|赞同|赞|收藏|分享|评论|有用")
 MARK = re.compile(f"{TIME.pattern}|{FLOOR.pattern}|{BUTTON.pattern}")  # any of the three, one pass
 # words of per-post chrome lines: user levels and counters, post headers, buttons
 CHROME_WORDS = re.compile(
     r"积分|帖子|主题|精华|威望|金钱|贡献|等级|注册|在线|离线|发消息|加好友|关注|粉丝|阅读|浏览|"
-    r"回复|回覆|引用|举报|舉報|点赞|赞同|赞|收藏|分享|评论|楼主|樓主|沙发|板凳|地板|楼层|"
-    r"只看|倒序|电梯|发表于|發表於|发布于|编辑|展开|收起|复制链接|打印|来自"
+    r"回复|回覆|回应|引用|举报|舉報|点赞|赞同|赞|踩|收藏|分享|评论|有用|没用|楼主|樓主|沙发|板凳|地板|楼层|"
+    r"只看该作者|只看|倒序|电梯|发表于|發表於|发布于|发布|编辑|展开|收起|复制链接|打印|来自"
 )
+# what is left of a line once its times, floors, chrome words, digits and signs are gone
+_RESIDUE = re.compile(f"{TIME.pattern}|{FLOOR.pattern}|{CHROME_WORDS.pattern}|[年月日号时点分秒\\d\\W_]")
+MAX_RESIDUE = 2  # characters; a line with no more than this left is a post header or a button row
 SENTENCE = re.compile(r"[。！？!?；;，,]")
 # a reply header ("张三:") and the place line Chinese platforms print under a name (IP属地 浙江省杭州市)
 NAME_COLON = re.compile(r"\S{1,20}[:：]")
@@ -120,6 +123,8 @@ def _is_chrome(line: str, shape: str, repeated: set[str], link_texts: frozenset[
         return True
     if NAME_COLON.fullmatch(flat) or PLACE.fullmatch(flat):
         return True
+    if len(flat) < 2 * CHROME_LINE and len(_RESIDUE.sub("", flat)) <= MAX_RESIDUE:
+        return True  # only times, floors and chrome words: "12 天前发布 #1 2024年5月15日星期三 20点20分"
     if len(flat) < CHROME_LINE and not SENTENCE.search(line):
         return bool(
             shape in repeated or CHROME_WORDS.search(line) or TIME.search(line) or FLOOR.fullmatch(flat)
