@@ -210,6 +210,8 @@ def test_a_script_before_the_doctype_does_not_empty_the_page():
     result = extract_main_text(decoded.text)
     assert result is not None
     _each_once(result[0], ARTICLE)
+    # bare text served as a page is no empty page either
+    assert extract_main_text("\n".join(ARTICLE)) is not None
     # only markup without text may go before the document start
     assert document_start(page).startswith("<!DOCTYPE")
     assert document_start("<p>前言</p><!DOCTYPE html><html></html>").startswith("<p>前言")

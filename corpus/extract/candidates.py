@@ -74,11 +74,18 @@ def document_start(html: str) -> str:
 
 
 def parse_page(html: str) -> tuple[str, object]:
-    """The page (from its document start, :func:`document_start`) and its lxml tree (None if none)."""
+    """The page (from its document start, :func:`document_start`) and its lxml tree (None if none:
+    an empty page)."""
     from trafilatura.utils import load_html
 
     html = document_start(html)
-    return html, load_html(html)
+    tree = load_html(html)
+    if tree is None and html.strip():
+        # trafilatura rejects what does not look like a document (no "html" in its first bytes and
+        # one block): bare text or a fragment served as a page still has its text
+        html = f"<html><body>{html}</body></html>"
+        tree = load_html(html)
+    return html, tree
 
 
 def resiliparse_text(html: str, url: str | None = None) -> str:
