@@ -115,7 +115,8 @@ def candidates(
 ) -> tuple[dict[str, str], Thread | None]:
     """The candidate texts of a page, running the slower extractors only where needed (see above),
     and its thread (:func:`find_thread`, None on most articles); ``links`` are the page's link
-    texts (:class:`PageSignals`), never taken for missing prose."""
+    texts (:class:`PageSignals`), never taken for missing prose. ``tree`` is changed (the
+    thread finder takes out scripts and signatures): parse again to use it afterwards."""
     deep = bool(tree.xpath(_TOO_DEEP))
     texts = {
         "resiliparse": "" if deep else EXTRACTORS["resiliparse"](html, url),
@@ -130,7 +131,7 @@ def candidates(
         if _han(confirmed) - _han(readability) > FRAGMENT_GAIN * _han(readability):
             texts["readability+confirmed"] = confirmed
             del texts["readability"]
-    thread = None if deep else find_thread(tree, links)
+    thread = None if deep else find_thread(tree, links, in_place=True)  # the tree's last use
     if thread is not None:
         texts["posts"] = thread.text
     return {name: text for name, text in texts.items() if text.strip()}, thread
@@ -210,10 +211,7 @@ def with_posts(text: str, posts: str, forum: bool) -> str:
     lines it lacks."""
     if forum:
         opening = _uncovered(text, posts)
-        keep = (
-            sum(_han(line) for line in opening if is_prose(line) and not BOILERPLATE.search(line)) >= MIN_HAN
-        )
-        return "\n".join([*opening, posts] if keep else [posts])
+        return "\n".join([*opening, posts] if _prose_han(opening) >= MIN_HAN else [posts])
     return "\n".join([text.rstrip(), *_uncovered(posts, text)])
 
 
@@ -240,7 +238,8 @@ def choose(
         return None
     trusted = {name: text for name, text in texts.items() if _han(text) >= MIN_HAN} or texts
     kind = "forum" if forum else "article"
-    name, scores = selector.choose(candidate_features(trusted, signals)) if trusted else ("posts", {})
+    features = candidate_features(trusted, signals, selector.used()) if trusted else {}
+    name, scores = selector.choose(features) if features else (next(iter(trusted), "posts"), {})
     text = posts if name == "posts" else trusted[name]
     if posts and name != "posts" and (forum or comments):
         combined = with_posts(text, posts, forum)
@@ -255,11 +254,12 @@ def choose(
         text, kind = _list_remainder(text, signals), "list"
     if kind != "list":
         text = trim_tail(text)
-    every = {**texts, "posts": posts}
-    richest = max(every, key=lambda n: prose_han(every[n]))
-    if (not text.strip() or (kind != "list" and prose_han(text) == 0)) and prose_han(every[richest]) > 0:
+    if not text.strip() or (kind != "list" and prose_han(text) == 0):
         # never empty (nor a line of chrome) where a candidate holds sentences: the one with the most
-        name, text = f"{richest} (fallback)", every[richest]
+        every = {**texts, "posts": posts}
+        richest = max(every, key=lambda n: prose_han(every[n]))
+        if prose_han(every[richest]) > 0:
+            name, text = f"{richest} (fallback)", every[richest]
     if not text.strip():
         return None
     return PageText(text, name, scores, kind)

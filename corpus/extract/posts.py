@@ -85,10 +85,9 @@ def _signature(el) -> tuple[str, str]:
     return el.tag, _DIGITS.sub("", el.get("class") or el.get("id") or "")
 
 
-def _clean_copy(tree):
-    """A copy of the tree without script, style, buttons, signatures and avatars, with a line break
-    after every block element, so that ``text_content()`` gives one line per block."""
-    tree = copy.deepcopy(tree)
+def _prepare(tree):
+    """The tree without script, style, signatures and avatars, with a line break after every
+    block element, so that ``text_content()`` gives one line per block (changed in place)."""
     drop = [
         el
         for el in tree.iter()
@@ -132,12 +131,22 @@ def _is_chrome(line: str, shape: str, repeated: set[str], link_texts: frozenset[
     return shape in repeated and len(flat) < 2 * CHROME_LINE  # a long line is text even if it recurs
 
 
+def _has_hanzi(text: str, n: int) -> bool:
+    """At least ``n`` Hanzi, found without counting them all."""
+    pos = 0
+    for _ in range(n):
+        if (found := HAN.search(text, pos)) is None:
+            return False
+        pos = found.end()
+    return True
+
+
 def _run_posts(members: list, link_texts: frozenset[str]) -> tuple[list[list[str]], int, bool] | None:
     """The posts' content lines of one run of sibling blocks, or None when the run is no post list."""
     raw = [el.text_content() for el in members]  # a cheap first look: most runs are menus or empty
-    if sum(bool(MARK.search(t)) for t in raw) < MARKED_SHARE * len(members):
+    if sum(_has_hanzi(t, POST_MIN_HAN) for t in raw) < MIN_POSTS:
         return None
-    if sum(len(HAN.findall(t)) >= POST_MIN_HAN for t in raw) < MIN_POSTS:
+    if sum(bool(MARK.search(t)) for t in raw) < MARKED_SHARE * len(members):
         return None
     texts, marked, floors = [], 0, 0
     for el in members:
@@ -165,14 +174,16 @@ def _run_posts(members: list, link_texts: frozenset[str]) -> tuple[list[list[str
     return posts, sum(len(HAN.findall("".join(p))) for p in posts), floors >= MARKED_SHARE * len(texts)
 
 
-def find_thread(tree, link_texts: frozenset[str] = frozenset()) -> Thread | None:
+def find_thread(tree, link_texts: frozenset[str] = frozenset(), in_place: bool = False) -> Thread | None:
     """The page's list of posts (see the module doc), or None when it has none.
+
+    The tree is copied first, unless ``in_place`` (the caller's last use of it: saves the copy).
 
     Every parent's children are grouped by kind; each group of :data:`MIN_POSTS` or more that
     passes as posts competes on its Hanzi after the chrome is gone: nested replies lose to the
     list that holds them, and a wrapper of the list and a sidebar is no run (the sidebar's links).
     """
-    tree = _clean_copy(tree)
+    tree = _prepare(tree if in_place else copy.deepcopy(tree))
     runs = []
     for parent in tree.iter():
         groups: dict[tuple[str, str], list] = {}

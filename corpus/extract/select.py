@@ -129,13 +129,16 @@ def text_features(text: str, signals: PageSignals) -> dict[str, float]:
     }
 
 
-def candidate_features(texts: dict[str, str], signals: PageSignals) -> dict[str, dict[str, float]]:
-    """Features of every candidate, the cross-candidate ones (agreement, length) included."""
+def candidate_features(
+    texts: dict[str, str], signals: PageSignals, needed: tuple[str, ...] = FEATURES
+) -> dict[str, dict[str, float]]:
+    """Features of every candidate, the cross-candidate ones (agreement, length) included;
+    ``agree``, the costly one (bigram sets of every text), only when ``needed``."""
     own = {name: text_features(text, signals) for name, text in texts.items()}
     median_han = statistics.median(f["han"] for f in own.values())
     features = {}
     for name in texts:
-        others = [agreement(texts[name], texts[o]) for o in texts if o != name]
+        others = [agreement(texts[name], texts[o]) for o in texts if o != name] if "agree" in needed else []
         f = own[name]
         octaves = math.log2((f["han"] + 1) / (median_han + 1))
         features[name] = {
@@ -163,8 +166,12 @@ class Selector:
 
     def score(self, name: str, features: dict[str, float]) -> float:
         return self.priors.get(base_extractor(name), 0.0) + sum(
-            self.weights[k] * features[k] for k in FEATURES
+            self.weights[k] * features[k] for k in FEATURES if self.weights[k]
         )
+
+    def used(self) -> tuple[str, ...]:
+        """The features with a weight: the others need not be computed."""
+        return tuple(k for k in FEATURES if self.weights.get(k))
 
     def choose(self, features: dict[str, dict[str, float]]) -> tuple[str, dict[str, float]]:
         scores = {name: round(self.score(name, f), 3) for name, f in features.items()}
