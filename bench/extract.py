@@ -22,13 +22,15 @@ own ``bytes_to_str``. ``jinglian`` is :func:`jinglian.corpus.extract.charset.dec
 being scored (one fit per page), so the number is that of a selector that never saw the page.
 ``jinglian (leave-one-set-out)``: the selector refit on the two other sets only (fit on articles
 and GBK pages, test on forums, and each way round): the estimate for a kind of page the weights
-were not fit on. ``--comments`` also scores jinglian with the comments under articles kept
-(``extract_main_text(comments=True)``). ``time per stage`` splits jinglian's CPU time per page into
-parsing (charset decoding, the lxml tree, metadata and link texts), each candidate, the thread
-finder and the choice. Also printed: which
-candidate won how often (the ``extractor`` metadata of the extract step, and in the
-leave-one-out fits) and on how many pages a leave-one-out fit chooses differently from the
-shipped selector.
+were not fit on. Both use :func:`jinglian.corpus.extract.select.fit_across`, as ``--train-selector``
+does; ``learned priors, one-set-out`` is the former selector (one pooled fit, priors learned) under
+the same split, for comparison. The hand rules (trust, threads, lists, fallback) are not fit and
+score the same in every split. ``--comments`` also scores jinglian with the comments under articles
+kept (``extract_main_text(comments=True)``). ``time per stage`` splits jinglian's CPU time per page
+into parsing (charset decoding, the lxml tree, metadata and link texts), each candidate, the thread
+finder, the rest of the candidate step (tree copies, widening) and the choice. Also printed: which
+candidate won how often (the ``extractor`` metadata of the extract step, and in the held-out fits)
+and on how many pages a held-out fit chooses differently from the shipped selector.
 """
 
 from __future__ import annotations
