@@ -84,9 +84,12 @@ def test_discuz_thread_keeps_every_post_once_without_chrome():
     assert text.index(REPLIES[0]) < text.index(REPLIES[1]) < text.index(REPLIES[4])  # page order
 
 
+SHORT_REPLY = "同意"  # a two-character reply is a post too, not chrome
+
+
 def tieba_thread() -> str:
     posts = ""
-    for i, (user, reply) in enumerate(zip(USERS, REPLIES, strict=True)):
+    for i, (user, reply) in enumerate(zip([*USERS, "路人甲"], [*REPLIES, SHORT_REPLY], strict=True)):
         posts += f"""<div class="l_post j_l_post" data-field='{{"pid":{9100 + i}}}'>
 <div class="d_author"><ul class="p_author"><li class="icon"><img class="avatar" src="/a/{i}.jpg"></li>
 <li class="d_name"><a class="p_author_name" href="/home/main?un={i}">{user}</a></li>
@@ -108,6 +111,7 @@ def test_tieba_reply_list_keeps_every_reply_once_without_chrome():
     text, meta = extract_main_text(tieba_thread(), "https://tieba.example.com/p/8000012345")
     assert meta["page_kind"] == "forum" and "posts" in meta["extractor"]
     _each_once(text, REPLIES)
+    assert text.endswith(SHORT_REPLY)
     chrome = [
         "茶友",
         "来自Android客户端",

@@ -122,7 +122,8 @@ def _is_chrome(line: str, shape: str, repeated: set[str], link_texts: frozenset[
         return True
     if NAME_COLON.fullmatch(flat) or PLACE.fullmatch(flat):
         return True
-    if len(flat) < 2 * CHROME_LINE and len(_RESIDUE.sub("", flat)) <= MAX_RESIDUE:
+    residue = _RESIDUE.sub("", flat) if len(flat) < 2 * CHROME_LINE else flat
+    if len(residue) <= MAX_RESIDUE and residue != flat:
         return True  # only times, floors and chrome words: "12 天前发布 #1 2024年5月15日星期三 20点20分"
     if len(flat) < CHROME_LINE and not SENTENCE.search(line):
         return bool(
