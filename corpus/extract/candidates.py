@@ -51,10 +51,27 @@ def bigram_set(text: str) -> frozenset[str]:
 
 
 _DOC_START = re.compile(r"<!doctype\b|<html[\s>]", re.I)
-_NO_TEXT_MARKUP = re.compile(
-    r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->|<[^<>]*>", re.I | re.S
-)
-MAX_PREFIX = 200_000  # characters before the document start that are looked at (bounds the regex)
+MAX_PREFIX = 200_000  # characters before the document start that are looked at
+# markup that holds no text: its opening and what closes it (plain tags close at ">")
+_NO_TEXT = (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"), ("<", ">"))
+
+
+def _only_markup(prefix: str) -> bool:
+    """True when ``prefix`` is scripts, styles, comments, tags and whitespace only. A scan with
+    ``str.find`` (linear: every step moves past what it found; an unclosed block ends it)."""
+    low, pos = prefix.lower(), 0
+    while pos < len(low):
+        lt = low.find("<", pos)
+        if low[pos : lt if lt >= 0 else len(low)].strip():
+            return False
+        if lt < 0:
+            return True
+        closer = next(close for opener, close in _NO_TEXT if low.startswith(opener, lt))
+        end = low.find(closer, lt + 1)
+        if end < 0:
+            return False
+        pos = end + len(closer)
+    return True
 
 
 def document_start(html: str) -> str:
@@ -68,7 +85,7 @@ def document_start(html: str) -> str:
     start = _DOC_START.search(html, 0, MAX_PREFIX)
     if start is None or start.start() == 0:
         return html
-    if _NO_TEXT_MARKUP.sub("", html[: start.start()]).strip():
+    if not _only_markup(html[: start.start()]):
         return html  # text before the document: keep it, let the parser place it
     return html[start.start() :]
 

@@ -15,7 +15,10 @@ Inside each post the chrome goes, line by line, by kinds that hold on every foru
   ``30 有用``, ``张三 看过 ★★★★``, button rows);
 - short lines that are the text of a link (user names, buttons) or hold no Hanzi (counters, ``#3``);
 - short lines made of chrome words (积分, 楼主, 只看该作者, 点赞 ...) or a time and no sentence
-  (post headers: ``楼主 发表于 2024-4-5 23:20``, quote headers: ``张三 发表于 2024-4-5 10:00``);
+  (post headers: ``楼主 发表于 2024-4-5 23:20``, quote headers: ``张三 发表于 2024-4-5 10:00``),
+  and lines of up to 48 characters with at most two left once the times, floors, chrome words,
+  digits and signs are gone (``12 天前发布 #1 2024年5月15日星期三 20点20分``);
+- reply headers (``张三:``) and the place line platforms print under a name (``浙江省杭州市``);
 - signatures, avatars and ``<script>``/``<style>`` elements before any text is read (buttons stay
   until then: their words mark a post).
 """
@@ -36,11 +39,13 @@ _NOT_TEXT = {"script", "style", "noscript", "template", "textarea", "select", "s
 # class / id words of per-post parts that are never the post: signatures and avatars
 _CHROME_CLASS = re.compile(r"sign(ature)?\b|signature|avatar|j_user_sign|user[-_]?card", re.I)
 _DIGITS = re.compile(r"\d+")
+# Every repeat is bounded (\d{1,6}, \s{0,3}): these run on whole posts, and an unbounded \d+ before
+# a suffix that is not there is quadratic on a long run of digits.
 TIME = re.compile(
-    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?|\b\d{1,2}:\d{2}\b|\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}"
-    r"|\d+\s*(?:秒|分钟|小时|天|周|个月|月|年)前|\d{1,2}点\d{1,2}分|(?:星期|周|礼拜)[一二三四五六日天]|刚刚|昨天|前天"
+    r"\d{4}\s{0,3}[-/.年]\s{0,3}\d{1,2}\s{0,3}[-/.月]\s{0,3}\d{1,2}日?|\b\d{1,2}:\d{2}\b|\d{1,2}-\d{1,2}\s{1,3}\d{1,2}:\d{2}"
+    r"|\d{1,6}\s{0,3}(?:秒|分钟|小时|天|周|个月|月|年)前|\d{1,2}点\d{1,2}分|(?:星期|周|礼拜)[一二三四五六日天]|刚刚|昨天|前天"
 )
-FLOOR = re.compile(r"\d+\s*[楼樓#]|#\s?\d+|楼主|樓主|沙发|板凳|地板|楼层")
+FLOOR = re.compile(r"\d{1,6}\s{0,3}[楼樓#]|#\s?\d{1,6}|楼主|樓主|沙发|板凳|地板|楼层")
 BUTTON = re.compile(r"回复|回覆|回应|引用|举报|舉報|点赞|赞同|赞|收藏|分享|评论|有用")
 MARK = re.compile(f"{TIME.pattern}|{FLOOR.pattern}|{BUTTON.pattern}")  # any of the three, one pass
 # words of per-post chrome lines: user levels and counters, post headers, buttons
