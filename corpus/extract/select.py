@@ -36,6 +36,7 @@ only those with some Hanzi, so a copyright line or an empty template never wins 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -114,18 +115,24 @@ def is_link_line(line: str, link_texts: set[str] | frozenset[str]) -> bool:
     return bare != line and bare in link_texts
 
 
+@functools.lru_cache(maxsize=64)
+def text_counts(text: str) -> tuple[tuple[str, ...], int, int, int]:
+    """Squashed non-empty lines, Hanzi, Chinese punctuation and boilerplate markers of a text;
+    cached for the few texts of the page at hand (a candidate is counted again when it wins)."""
+    lines = tuple(line for line in map(squash, text.splitlines()) if line)
+    return lines, len(HAN.findall(text)), len(ZH_PUNCT.findall(text)), len(BOILERPLATE.findall(text))
+
+
 def text_features(text: str, signals: PageSignals) -> dict[str, float]:
     """The features of one text that do not depend on the other candidates."""
-    lines = [squash(line) for line in text.splitlines()]
-    lines = [line for line in lines if line]
+    lines, han, punct, boiler = text_counts(text)
     chars = sum(map(len, lines)) or 1
-    han = len(HAN.findall(text))
     return {
         "han": han,
-        "punct": 10 * len(ZH_PUNCT.findall(text)) / max(han, 1),
+        "punct": 10 * punct / max(han, 1),
         "links": sum(len(line) for line in lines if is_link_line(line, signals.link_texts)) / chars,
         "short_lines": sum(len(line) < SHORT_LINE for line in lines) / max(len(lines), 1),
-        "boiler": min(MAX_BOILER, 1000 * len(BOILERPLATE.findall(text)) / chars),
+        "boiler": min(MAX_BOILER, 1000 * boiler / chars),
     }
 
 
