@@ -249,3 +249,25 @@ def test_extract_command_keeps_comments_on_request(cli, read_docs, tmp_path):
         cli("extract", page, "--out", out, "--workers", "1", *flag)
         (doc,) = read_docs(out / "documents")
         assert ARTICLE[0] in doc["text"] and (COMMENTS[0] in doc["text"]) == kept
+
+
+def test_the_sohu_page_without_its_wrapper_has_its_text(shared_data):
+    """issue 21: the GBK dev page 93498c29... starts with a <script> block once the dataset's
+    <text ...> wrapper is removed (as it sits in a WARC); it gave no_text."""
+    import json
+    import re
+
+    from jinglian.corpus.extract.select import bigram_f1
+
+    folder = shared_data / "extraction" / "gbk_pages"
+    (path,) = (folder / "htmls").glob("93498c29*.html")
+    gold = next(
+        row
+        for row in map(json.loads, (folder / "gold.jsonl").read_text(encoding="utf-8").splitlines())
+        if row["id"] == path.stem
+    )
+    body = re.sub(rb"^<text[^>]*>", b"", path.read_bytes())
+    assert body.lstrip().startswith(b"<script")
+    doc = Document(text=decode_html(body).text, id="sohu")
+    assert MainTextExtractor().check(doc) is None
+    assert bigram_f1(doc.text, gold["text"]) > 0.9
