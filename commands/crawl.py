@@ -150,6 +150,10 @@ def extract(
         float, typer.Option(help="Seconds of extraction per page before it is rejected as timeout.")
     ] = 10.0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
+    comments: Annotated[
+        bool,
+        typer.Option("--comments", help="Keep the comments under articles (thread replies are always kept)."),
+    ] = False,
 ) -> None:
     """Extract the main text of web pages (charset-aware, trafilatura) into documents."""
     from jinglian.corpus.curate import document_writer
@@ -158,9 +162,11 @@ def extract(
 
     with user_errors():
         files = expand_web_inputs(inputs)
-        claim(out, "extract", files, {"format": fmt, "max_bytes": max_bytes, "time_limit": time_limit}, overwrite,
-              say=console.print)
-        pipeline = extract_steps(files, str(out / "rejected"), max_bytes=max_bytes, time_limit_s=time_limit)
+        claim(out, "extract", files, {"format": fmt, "max_bytes": max_bytes, "time_limit": time_limit,
+                                     "comments": comments}, overwrite, say=console.print)
+        pipeline = extract_steps(
+            files, str(out / "rejected"), max_bytes=max_bytes, time_limit_s=time_limit, comments=comments
+        )
         pipeline.append(document_writer(out / "documents", fmt))
         n = min(workers, len(files))
         with task_progress(f"extract ({n} workers)") as update:

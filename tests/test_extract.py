@@ -244,12 +244,13 @@ def test_bad_inputs_are_one_line_errors(cli, tmp_path):
 
 
 def test_quality_on_gold_pages(shared_data):
-    """Mean character-bigram F1 against gold main text (the issue's goal: ≥ 0.93 UTF-8, ≥ 0.90 GBK)."""
+    """Mean character-bigram F1 against gold main text (the issues' goals: ≥ 0.93 UTF-8 articles,
+    ≥ 0.85 forum pages, ≥ 0.90 GBK)."""
     spec = importlib.util.spec_from_file_location("jinglian_bench_extract", BENCH)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     ours = bench.extractors()["jinglian"]
-    for name, goal in (("magic_html_zh", 0.93), ("gbk_pages", 0.90)):
+    for name, goal in (("magic_html_zh", 0.93), ("magic_html_forum_zh", 0.85), ("gbk_pages", 0.90)):
         pages = bench.load_set(shared_data / "extraction" / name)
         scores = [bench.bigram_f1(ours(body, gold["url"]), gold["text"]) for gold, body in pages]
         assert sum(scores) / len(scores) >= goal, name

@@ -3,8 +3,10 @@
 * :mod:`.steps`: the datatrove steps ``read_web`` (WARC / WET / HTML / JSONL reader, every record
   booked) and ``extract`` (main text per page), and :func:`extract_main_text` for one page;
 * :mod:`.charset`: decoding Chinese pages (HTTP charset, BOM, ``<meta>``, detection; GBK/GB18030/Big5);
-* :mod:`.candidates`: the candidate extractors (resiliparse, readability, trafilatura) and widening;
-* :mod:`.page`: page kinds (article, forum, list) and the choice among candidates;
+* :mod:`.candidates`: parsing (the document start), the candidate extractors (resiliparse,
+  readability, trafilatura) and widening;
+* :mod:`.posts`: threads, reply and comment lists found from structure, each post without its chrome;
+* :mod:`.page`: page kinds (article, forum, list), the choice among candidates and the fallback;
 * :mod:`.select`: the learned selector; its weights are ``selector.json`` beside it.
 """
 

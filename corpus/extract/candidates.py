@@ -16,16 +16,14 @@ Two candidates are built from the others or for one kind of page:
   prose with :data:`PROSE_MIN_HAN` Hanzi and :data:`PROSE_MIN_PUNCT` Chinese punctuation marks,
   which menus and breadcrumbs never have, and it must not be the text of a link (related-article
   headlines have both).
-- ``posts``: the repeated blocks of a forum thread or blog archive (same tag and class, each with
-  prose), in page order; see :func:`repeated_posts`.
+- ``posts``: the posts of a thread, reply list or comment list, without their chrome
+  (:mod:`jinglian.corpus.extract.posts`).
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
-from collections import defaultdict
 from collections.abc import Callable
 
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -50,6 +48,61 @@ def bigram_set(text: str) -> frozenset[str]:
     compared several times (agreement, widening, features)."""
     text = squash(text)
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
+
+
+_DOC_START = re.compile(r"<!doctype\b|<html[\s>]", re.I)
+MAX_PREFIX = 200_000  # characters before the document start that are looked at
+# markup that holds no text: its opening and what closes it (plain tags close at ">")
+_NO_TEXT = (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"), ("<", ">"))
+
+
+def _only_markup(prefix: str) -> bool:
+    """True when ``prefix`` is scripts, styles, comments, tags and whitespace only. A scan with
+    ``str.find`` (linear: every step moves past what it found; an unclosed block ends it)."""
+    low, pos = prefix.lower(), 0
+    while pos < len(low):
+        lt = low.find("<", pos)
+        if low[pos : lt if lt >= 0 else len(low)].strip():
+            return False
+        if lt < 0:
+            return True
+        closer = next(close for opener, close in _NO_TEXT if low.startswith(opener, lt))
+        end = low.find(closer, lt + 1)
+        if end < 0:
+            return False
+        pos = end + len(closer)
+    return True
+
+
+def document_start(html: str) -> str:
+    """The page from its ``<!DOCTYPE>`` or ``<html>`` on, when what comes before holds no text.
+
+    Old portals print a ``<script>`` block (or a comment) before ``<!DOCTYPE>``; that is how the
+    page sits in a WARC too. libxml2 then opens ``<head>`` for the script and puts the whole page
+    inside it, and trafilatura's ``load_html`` rejects the tree: the page came out with no text
+    although every extractor finds its article once the prefix is gone.
+    """
+    start = _DOC_START.search(html, 0, MAX_PREFIX)
+    if start is None or start.start() == 0:
+        return html
+    if not _only_markup(html[: start.start()]):
+        return html  # text before the document: keep it, let the parser place it
+    return html[start.start() :]
+
+
+def parse_page(html: str) -> tuple[str, object]:
+    """The page (from its document start, :func:`document_start`) and its lxml tree (None if none:
+    an empty page)."""
+    from trafilatura.utils import load_html
+
+    html = document_start(html)
+    tree = load_html(html)
+    if tree is None and html.strip():
+        # trafilatura rejects what does not look like a document (no "html" in its first bytes and
+        # one block): bare text or a fragment served as a page still has its text
+        html = f"<html><body>{html}</body></html>"
+        tree = load_html(html)
+    return html, tree
 
 
 def resiliparse_text(html: str, url: str | None = None) -> str:
@@ -126,41 +179,6 @@ def widen(base: str, wider: str, witness: str | None = None, links: frozenset[st
         ):
             kept.append(line.strip())
     return "\n".join(kept)
-
-
-def repeated_posts(tree) -> str:
-    """Text of the largest family of sibling-like blocks that each hold prose: forum posts.
-
-    Blocks are grouped by tag and class (digits removed: ``post_123`` and ``post_124`` are one
-    family); within a family only the outermost blocks count. A family needs two members; the
-    one with the most Hanzi wins. Runs only on pages that look like threads or archives.
-    """
-    families: dict[tuple[str, str], list] = defaultdict(list)
-    for el in tree.iter("div", "td", "li", "article", "section", "dd", "table"):
-        cls = _DIGITS.sub("", el.get("class") or el.get("id") or "")
-        if not cls:
-            continue
-        families[(el.tag, cls)].append(el)
-    best, best_han = [], 0
-    for members in families.values():
-        if len(members) < 2:
-            continue
-        inside = set()
-        for el in members:
-            inside.update(d for d in el.iterdescendants() if d is not el)
-        posts, han = [], 0
-        for el in members:
-            if el in inside:
-                continue
-            text = el.text_content()
-            n_han = len(HAN.findall(text))
-            link = sum(len(a.text_content()) for a in el.iter("a"))
-            if n_han >= POST_MIN_HAN and link <= POST_MAX_LINK_SHARE * max(len(squash(text)), 1):
-                posts.append(el)
-                han += n_han
-        if len(posts) >= 2 and han > best_han:
-            best, best_han = posts, han
-    return "\n".join(element_text(copy.deepcopy(el)) for el in best)
 
 
 # Candidate name -> extractor, in the order the cascade runs them (cheap first).

@@ -13,23 +13,30 @@ Features of each candidate (all scale-free, so a long page and a short one compa
 - ``short_lines``: share of its lines shorter than :data:`SHORT_LINE` characters;
 - ``boiler``: boilerplate markers (版权所有, 上一篇, 登录 ...) per 1,000 characters, capped at 5.
 
-The score is ``w . features + prior[extractor]``; the highest wins. The prior belongs to the base
-extractor (``readability+confirmed`` shares readability's), so a candidate built from another is not
-an unknown to the model. With the ridge :data:`L2` the prior dominates unless the features say
-otherwise clearly, and each feature weight keeps the sign of what it measures (:data:`SIGNS`):
-readability is the best single extractor on almost every dev page, and the model is there to
-leave it only where its text looks like a fragment, a menu or boilerplate.
+The score is ``w . features + prior[extractor]``; the highest wins. The priors are a fixed order
+(:data:`PRIORS`: readability, then trafilatura, then resiliparse), not learned: fit on the articles
+the learned prior favours readability, fit on the forum pages it favours resiliparse, so a learned
+prior is a property of the set it was fit on, not of the extractor (``bench/extract.py``, fit on
+two sets and tested on the third, lost 0.08 F1 on the articles that way). ``readability+confirmed``
+shares readability's prior, so a candidate built from another is not an unknown to the model.
 
-The weights live in ``selector.json`` beside this file and are refit with
-``python bench/extract.py --train-selector`` (pairwise logistic regression over the dev pages:
-for every page and every two candidates whose F1 differs by more than :data:`MIN_GAP`, the
-better one should score higher). bench/extract.py also reports the leave-one-page-out score, so
-the number printed is that of a selector that never saw the page, and how many pages' choice
-changes between the leave-one-out fits and the full fit (0 is a stable selector).
+The feature weights are fit the hard way (:func:`fit_across`): once per set of pages (modern
+articles, forums, GBK pages), each fit a pairwise logistic regression with the priors as fixed
+offsets; a feature is kept only where every fit gives it the same sign, at the smallest size any
+fit gives it. On the three dev sets only ``punct`` holds (0.088 / 0.150 / 0.031 on articles,
+forums, GBK): ``long`` and ``boiler`` matter on articles and GBK pages but not on forums, where
+``short`` is the one that matters (a reply list is long), so all of them are dropped. Each weight also keeps the sign of what
+it measures (:data:`SIGNS`). The result is in ``selector.json`` beside this file, refit with
+``python bench/extract.py --train-selector``; the bench reports it leave-one-page-out and
+leave-one-set-out, and how many pages' choice those fits change.
+
+Which candidates compete is decided before the selector (:mod:`jinglian.corpus.extract.page`):
+only those with some Hanzi, so a copyright line or an empty template never wins over a text.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -45,6 +52,9 @@ FEATURES = ("agree", "short", "long", "punct", "links", "short_lines", "boiler")
 SHORT_LINE = 10  # characters; menu items, breadcrumbs and bylines are shorter
 MAX_BOILER = 5.0  # markers per 1,000 characters, the cap
 MAX_OCTAVES = 2.0  # cap of short/long: 4x shorter or longer than the median is as bad as it gets
+# The fixed order of trust in the extractors (see the module doc): readability's text is the most
+# precise on every set, trafilatura's next, resiliparse's keeps the most chrome.
+PRIORS = {"readability": 0.3, "trafilatura": 0.0, "resiliparse": -0.3}
 MIN_GAP = 0.02  # F1 difference below which two candidates count as equally good (not trained on)
 L2 = 0.5  # ridge penalty per weight; at 0.1 one left-out page still changed its choice
 # The direction each feature may push a candidate, known from what it measures; training sets only
@@ -91,28 +101,51 @@ class PageSignals:
         return cls({t for t in links if len(t) >= 2}, title)
 
 
+# A list item around a link: a bullet or number before it, a date or time after it.
+_ITEM_BULLET = re.compile(r"^(?:[-*•·▪►]|\d{1,3}[.、)])")
+_ITEM_DATE = re.compile(r"[\[(（]?(?:\d{2,4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?(?:\d{1,2}:\d{2})?[\])）]?$")
+
+
+def is_link_line(line: str, link_texts: set[str] | frozenset[str]) -> bool:
+    """A (squashed) line that is the text of a link on the page, once a list bullet before it
+    and a date after it are taken off (``- 标题2024-05-20``, ``1. 标题``)."""
+    if line in link_texts:
+        return True
+    bare = _ITEM_DATE.sub("", _ITEM_BULLET.sub("", line))
+    return bare != line and bare in link_texts
+
+
+@functools.lru_cache(maxsize=64)
+def text_counts(text: str) -> tuple[tuple[str, ...], int, int, int]:
+    """Squashed non-empty lines, Hanzi, Chinese punctuation and boilerplate markers of a text;
+    cached for the few texts of the page at hand (a candidate is counted again when it wins)."""
+    lines = tuple(line for line in map(squash, text.splitlines()) if line)
+    return lines, len(HAN.findall(text)), len(ZH_PUNCT.findall(text)), len(BOILERPLATE.findall(text))
+
+
 def text_features(text: str, signals: PageSignals) -> dict[str, float]:
     """The features of one text that do not depend on the other candidates."""
-    lines = [squash(line) for line in text.splitlines()]
-    lines = [line for line in lines if line]
+    lines, han, punct, boiler = text_counts(text)
     chars = sum(map(len, lines)) or 1
-    han = len(HAN.findall(text))
     return {
         "han": han,
-        "punct": 10 * len(ZH_PUNCT.findall(text)) / max(han, 1),
-        "links": sum(len(line) for line in lines if line in signals.link_texts) / chars,
+        "punct": 10 * punct / max(han, 1),
+        "links": sum(len(line) for line in lines if is_link_line(line, signals.link_texts)) / chars,
         "short_lines": sum(len(line) < SHORT_LINE for line in lines) / max(len(lines), 1),
-        "boiler": min(MAX_BOILER, 1000 * len(BOILERPLATE.findall(text)) / chars),
+        "boiler": min(MAX_BOILER, 1000 * boiler / chars),
     }
 
 
-def candidate_features(texts: dict[str, str], signals: PageSignals) -> dict[str, dict[str, float]]:
-    """Features of every candidate, the cross-candidate ones (agreement, length) included."""
+def candidate_features(
+    texts: dict[str, str], signals: PageSignals, needed: tuple[str, ...] = FEATURES
+) -> dict[str, dict[str, float]]:
+    """Features of every candidate, the cross-candidate ones (agreement, length) included;
+    ``agree``, the costly one (bigram sets of every text), only when ``needed``."""
     own = {name: text_features(text, signals) for name, text in texts.items()}
     median_han = statistics.median(f["han"] for f in own.values())
     features = {}
     for name in texts:
-        others = [agreement(texts[name], texts[o]) for o in texts if o != name]
+        others = [agreement(texts[name], texts[o]) for o in texts if o != name] if "agree" in needed else []
         f = own[name]
         octaves = math.log2((f["han"] + 1) / (median_han + 1))
         features[name] = {
@@ -140,8 +173,12 @@ class Selector:
 
     def score(self, name: str, features: dict[str, float]) -> float:
         return self.priors.get(base_extractor(name), 0.0) + sum(
-            self.weights[k] * features[k] for k in FEATURES
+            self.weights[k] * features[k] for k in FEATURES if self.weights[k]
         )
+
+    def used(self) -> tuple[str, ...]:
+        """The features with a weight: the others need not be computed."""
+        return tuple(k for k in FEATURES if self.weights.get(k))
 
     def choose(self, features: dict[str, dict[str, float]]) -> tuple[str, dict[str, float]]:
         scores = {name: round(self.score(name, f), 3) for name, f in features.items()}
@@ -159,19 +196,21 @@ def _vector(name: str, features: dict[str, float], names: list[str]) -> list[flo
 
 def train_selector(
     pages: list[tuple[dict[str, dict[str, float]], dict[str, float]]],
-    priors: bool = True,
+    priors: bool | dict[str, float] = True,
     steps: int = 3000,
     lr: float = 0.5,
 ) -> Selector:
     """Fit the weights on ``(features per candidate, F1 per candidate)`` of each page.
 
     Pairwise logistic regression without intercept on feature differences (numpy, full-batch
-    gradient descent, ridge :data:`L2`, each feature weight kept to its sign in :data:`SIGNS`);
-    a candidate prior is one more weight per base extractor.
+    gradient descent, ridge :data:`L2`, each feature weight kept to its sign in :data:`SIGNS`).
+    ``priors``: True learns one more weight per base extractor, False uses none, a dict holds them
+    fixed (an offset per pair, as :func:`fit_across` does).
     """
     import numpy as np
 
-    names = sorted({base_extractor(n) for feats, _ in pages for n in feats}) if priors else []
+    fixed = priors if isinstance(priors, dict) else None
+    names = sorted({base_extractor(n) for feats, _ in pages for n in feats}) if priors is True else []
     diffs = []
     for feats, f1 in pages:
         for a in feats:
@@ -179,21 +218,40 @@ def train_selector(
                 if f1[a] - f1[b] > MIN_GAP:
                     weight = f1[a] - f1[b]  # a big loss matters more than a near tie
                     va, vb = _vector(a, feats[a], names), _vector(b, feats[b], names)
-                    diffs.append(([x - y for x, y in zip(va, vb, strict=True)], weight))
+                    offset = (
+                        fixed.get(base_extractor(a), 0.0) - fixed.get(base_extractor(b), 0.0)
+                        if fixed
+                        else 0.0
+                    )
+                    diffs.append(([x - y for x, y in zip(va, vb, strict=True)], weight, offset))
     if not diffs:
-        return Selector(dict.fromkeys(FEATURES, 0.0), dict.fromkeys(names, 0.0))
-    x = np.array([d for d, _ in diffs])
-    sample_weight = np.array([w for _, w in diffs])
+        return Selector(dict.fromkeys(FEATURES, 0.0), dict(fixed or dict.fromkeys(names, 0.0)))
+    x = np.array([d for d, _, _ in diffs])
+    sample_weight = np.array([w for _, w, _ in diffs])
     sample_weight /= sample_weight.sum()
+    offsets = np.array([o for _, _, o in diffs])
     w = np.zeros(x.shape[1])
     k = len(FEATURES)
     signs = np.array([SIGNS[f] for f in FEATURES])
     for _ in range(steps):
-        margin = x @ w
+        margin = x @ w + offsets
         grad = -(x * (sample_weight / (1 + np.exp(margin)))[:, None]).sum(0) + L2 * w
         w -= lr * grad
         w[:k] = np.where(w[:k] * signs < 0, 0.0, w[:k])  # projected gradient: a wrong sign becomes 0
     return Selector(
         {f: round(float(v), 4) for f, v in zip(FEATURES, w[:k], strict=True)},
-        {n: round(float(v), 4) for n, v in zip(names, w[k:], strict=True)},
+        dict(fixed) if fixed else {n: round(float(v), 4) for n, v in zip(names, w[k:], strict=True)},
     )
+
+
+def fit_across(groups: list[list[tuple[dict[str, dict[str, float]], dict[str, float]]]]) -> Selector:
+    """The selector that holds across sets of pages: one fit per set (priors fixed to
+    :data:`PRIORS`); a feature keeps the smallest weight the fits give it where all give it the
+    same sign, and is dropped (0) where any fit leaves it out. Sets without training pairs are skipped."""
+    fits = [train_selector(pages, priors=PRIORS) for pages in groups if pages]
+    weights = {}
+    for f in FEATURES:
+        values = [fit.weights[f] for fit in fits]
+        same_sign = values and (all(v > 0 for v in values) or all(v < 0 for v in values))
+        weights[f] = min(values, key=abs) if same_sign else 0.0
+    return Selector(weights, dict(PRIORS))
