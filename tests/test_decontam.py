@@ -6,18 +6,16 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
 import opencc
 import pytest
 from conftest import read_jsonl_gz, run_cli
+from interrupt import kill_after_completions
 
 from jinglian.corpus.decontam.benchmarks import Item, read_benchmark
 from jinglian.corpus.decontam.index import DecontIndex, MatchConfig
@@ -226,16 +224,8 @@ def test_cli_killed_and_resumed(bench_dir, tmp_path):
     reference = tmp_path / "reference"
     subprocess.run(_cmd(inputs, bench, reference), check=True, capture_output=True)
     out = tmp_path / "killed"
-    proc = subprocess.Popen(_cmd(inputs, bench, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     completions = out / "logs" / "completions"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if completions.is_dir() and len(list(completions.iterdir())) >= 2:
-            break
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = len(list(completions.iterdir()))
+    done_before = kill_after_completions(_cmd(inputs, bench, out), completions)
     assert 0 < done_before < n_files, f"kill landed outside the run ({done_before} of {n_files} tasks done)"
     resumed = subprocess.run(_cmd(inputs, bench, out), check=True, capture_output=True, text=True)
     assert "books balance" in resumed.stdout

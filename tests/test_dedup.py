@@ -8,18 +8,16 @@ known rates. True Jaccard is computed from the shingle sets, never assumed.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import opencc
 import pytest
+from interrupt import kill_after_completions
 
 from jinglian.corpus.dedup.api import deduplicate, find_duplicates
 from jinglian.corpus.dedup.index import DedupIndex, DedupIndexError
@@ -309,18 +307,8 @@ def test_killed_dedup_resumes_to_identical_output(tmp_path, read_docs):
     subprocess.run(_dedup_cmd(files, reference), check=True, capture_output=True)
 
     out = tmp_path / "killed"
-    proc = subprocess.Popen(
-        _dedup_cmd(files, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
     completions = out / "dedup" / "1_signature" / "logs" / "completions"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if completions.is_dir() and len(list(completions.iterdir())) >= 2:
-            break
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = len(list(completions.iterdir()))
+    done_before = kill_after_completions(_dedup_cmd(files, out), completions)
     assert 0 < done_before < len(files), f"kill landed outside the signature stage ({done_before} tasks done)"
 
     subprocess.run(_dedup_cmd(files, out), check=True, capture_output=True)

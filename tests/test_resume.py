@@ -1,12 +1,11 @@
 """A curate run killed with SIGKILL mid-way and started again gives the uninterrupted output."""
 
 import gzip
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from interrupt import kill_after_completions
 
 from jinglian.corpus.sample import write_sample_jsonl
 
@@ -31,16 +30,8 @@ def test_killed_run_resumes_to_identical_output(tmp_path):
     subprocess.run(_curate_cmd(inputs, reference), check=True, capture_output=True)
 
     out = tmp_path / "killed"
-    proc = subprocess.Popen(_curate_cmd(inputs, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     completions = out / "logs" / "completions"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if completions.is_dir() and len(list(completions.iterdir())) >= 2:
-            break
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = len(list(completions.iterdir()))
+    done_before = kill_after_completions(_curate_cmd(inputs, out), completions)
     assert 0 < done_before < N_FILES, f"kill landed outside the run ({done_before} of {N_FILES} tasks done)"
 
     resumed = subprocess.run(_curate_cmd(inputs, out), check=True, capture_output=True, text=True)
