@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from jinglian.cli import console, default_workers, finish_run, save_books, task_progress, user_errors
+from jinglian.runs import OVERWRITE_HELP, claim
 
 EXAMPLE = """
 Examples:
@@ -93,9 +94,11 @@ def decontaminate(
     on_error: Annotated[str, typer.Option(help="Bad records: 'fail' (stop with file:line) or 'skip' (to rejected/).")] = "fail",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",
     id_key: Annotated[str, typer.Option(help="Field holding the document id (default: file/line).")] = "id",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Find benchmark test items in documents; drop those documents or cut the copies out."""
     from jinglian.corpus.decontam import index_dir, matches_dir, prepare_index
+    from jinglian.corpus.decontam.benchmarks import parse_spec
     from jinglian.corpus.decontam.step import Decontaminate
     from jinglian.corpus.executors import run_pipeline
     from jinglian.corpus.readers import DocumentReader, expand_inputs
@@ -105,6 +108,10 @@ def decontaminate(
         if mode not in ("drop", "cut"):
             raise ValueError(f"--mode must be drop or cut, not {mode!r}")
         files = expand_inputs(inputs)
+        claim(out, "decontaminate", [*files, *(parse_spec(b)[1] for b in benchmarks)], {
+            "benchmarks": benchmarks, "item_fields": item_fields, "mode": mode, "ngram": ngram, "min_share": min_share,
+            "long_run": long_run, "tasks": tasks, "format": fmt, "on_error": on_error, "text_key": text_key,
+            "id_key": id_key}, overwrite, say=console.print)
         refuse_other_index(out, benchmarks, split_fields(item_fields), match_config(ngram, min_share, long_run))
         meta = prepare_index(out, benchmarks, split_fields(item_fields), match_config(ngram, min_share, long_run))
         console.print(f"index: {meta['items']} items ({meta['items_too_short']} too short to index), "

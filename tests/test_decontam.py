@@ -190,7 +190,7 @@ def test_cli_drop_and_cut(bench_dir, tmp_path):
     assert summary["ceval"]["items_found"] == 1 and summary["ceval"]["documents"] == 6
     other = run_cli("decontaminate", docs, "--benchmarks", f"ceval={bench_dir / 'chemistry_val.csv'}", "--out", out,
                     "--min-share", "0.5", check=False)  # resuming with other settings would mix two indexes
-    assert other.returncode == 2 and "other benchmarks or matching settings" in other.stderr
+    assert other.returncode == 2 and "min_share changed (0.8 → 0.5)" in other.stderr and "--overwrite" in other.stderr
     cut = tmp_path / "cut"
     run_cli("decontaminate", docs, "--benchmarks", f"ceval={bench_dir / 'chemistry_val.csv'}", "--out", cut, "--mode", "cut")
     kept = read_jsonl_gz(cut / "documents")
