@@ -22,6 +22,7 @@ from scipy import sparse
 
 ORDERS = (1, 2, 3)
 _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DIGIT = re.compile(r"\d")
 
 
@@ -34,8 +35,8 @@ def _t2s():
 
 def fold(text: str) -> str:
     """The text as the features see it: one line, simplified, lower-case, digits as 0."""
-    text = " ".join(text.split())
-    return _DIGIT.sub("0", _t2s().convert(text).lower())
+    text = _SURROGATE.sub("", " ".join(text.split()))  # OpenCC takes UTF-8: a lone surrogate cannot be
+    return _DIGIT.sub("0", _t2s().convert(text).lower())  # encoded (a truncated emoji is no feature)
 
 
 def hashed_counts(text: str, bits: int) -> tuple[np.ndarray, np.ndarray]:
