@@ -140,7 +140,7 @@ def extract(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     workers: Annotated[
-        int, typer.Option(help="Tasks run at once (default: number of cores).")
+        int, typer.Option(min=1, help="Tasks run at once (default: number of cores).")
     ] = default_workers(),
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     max_bytes: Annotated[

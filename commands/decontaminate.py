@@ -87,7 +87,7 @@ def decontaminate(
     item_fields: ItemFields = None,
     mode: Annotated[str, typer.Option(help="drop (the whole document) | cut (the copied spans).")] = "drop",
     ngram: N = 10, min_share: MinShare = 0.8, long_run: LongRun = 50,
-    workers: Annotated[int, typer.Option(help="Tasks run at once (default: number of cores).")] = default_workers(),
+    workers: Annotated[int, typer.Option(min=1, help="Tasks run at once (default: number of cores).")] = default_workers(),
     tasks: Annotated[int, typer.Option(help="Tasks to split the input files into (default: one per file).")] = 0,
     executor: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",

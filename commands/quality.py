@@ -226,7 +226,7 @@ def quality_score(
         typer.Option("--model", "-m", help="Model folder or fastText model.bin (default: the shipped 0-5 model)."),
     ] = None,
     segmentation: Annotated[str, typer.Option(help="jieba | char (default: read from MODEL.json).")] = "",
-    workers: Annotated[int, typer.Option(help="Tasks run at once.")] = default_workers(),
+    workers: Annotated[int, typer.Option(min=1, help="Tasks run at once.")] = default_workers(),
     tasks: Annotated[int, typer.Option(help="Tasks (default: one per file).")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl (gzip) | parquet.")] = "jsonl",
     text_key: Annotated[str, typer.Option(help="Field holding the text in JSONL/Parquet input.")] = "text",

@@ -67,5 +67,7 @@ def test_slurm_without_options_leaves_the_cluster_defaults_and_no_concurrency_ca
 def test_bad_slurm_option_and_zero_workers_are_one_line_errors(cli, sample_jsonl, tmp_path):
     proc = cli("curate", sample_jsonl, "--out", tmp_path / "a", "--executor", "slurm", "--slurm-option", "partition", check=False)
     assert proc.returncode == 2 and "--slurm-option 'partition': expected KEY=VALUE" in proc.stderr
-    proc = cli("curate", sample_jsonl, "--out", tmp_path / "b", "--workers", "0", check=False)
-    assert proc.returncode == 2 and "--workers" in proc.stderr and "Traceback" not in proc.stderr
+    for command in ("curate", "filter", "dedup", "extract", "quality score", "decontaminate"):
+        extra = ["--benchmarks", sample_jsonl] if command == "decontaminate" else []
+        proc = cli(*command.split(), sample_jsonl, "--out", tmp_path / "b", "--workers", "0", *extra, check=False)
+        assert proc.returncode == 2 and "--workers" in proc.stderr and "Traceback" not in proc.stderr, command
