@@ -19,7 +19,10 @@ Learners, same folds, same text folding (whitespace collapsed, OpenCC t2s, lower
 
 The shipped threshold is chosen on the leave-one-group-out predictions of the shipped learner:
 the highest score (step 0.05) that keeps >= 99.5% of the score >= 4 excerpts (losing good text of
-an unseen source is what the held-out goals punish; the rules keep catching the certain junk).
+an unseen source is what the held-out goals punish; the rules keep catching the certain junk),
+then capped (step 0.05) so the freshly trained model alone keeps >= 97% of every clean real set
+with that goal (all of them at once, never one set). The variants tried before choosing the
+learner: bench/quality_variants.py.
 
 The real sets and the datatrove chain come from bench/filters.py (same loading, same FineWeb-2
 cmn_Hani thresholds). Speed: each engine in its own process pinned to one core, CPU seconds.
@@ -46,6 +49,9 @@ DEFAULT_DIR = ROOT / "corpus" / "quality" / "default_model"
 # out). 0.90 (threshold 2.3) was tried first: full clean documents lost 7-60% per set (news scores
 # low), on several sets, so the rule protects good text: the score drops only what it is sure of.
 KEEP_GOOD = 0.995
+# The threshold from the labels is then capped so the model alone keeps this share of every clean
+# real set (the issue's goal for them): 1.4 dropped one short dry news dispatch of 23 gbk pages.
+KEEP_CLEAN = 0.97
 DOCUMENT_MODE = "whole"  # measured against excerpt / windows on the full-document sets (bench)
 
 
@@ -82,12 +88,17 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 # ------------------------------------------------------------------ learners
 
 
-def ridge_learner(train_texts, train_scores, test_texts):
+def ridge_learner(train_texts, train_scores, test_texts, lexicon: bool = True):
     from jinglian.corpus.quality import linear
     from jinglian.corpus.quality.model import DEFAULTS
 
-    weights, bias = linear.fit_ridge(train_texts, train_scores, DEFAULTS["bits"], DEFAULTS["alpha"])
+    weights, bias = linear.fit_ridge(train_texts, train_scores, DEFAULTS["bits"], DEFAULTS["alpha"], lexicon)
     return np.array([linear.predict(weights, bias, t, DEFAULTS["bits"]) for t in test_texts])
+
+
+def ridge_ngrams_learner(train_texts, train_scores, test_texts):
+    """The shipped learner without the spam lexicon feature (what it adds)."""
+    return ridge_learner(train_texts, train_scores, test_texts, lexicon=False)
 
 
 def fasttext_learner(mode: str):
@@ -117,7 +128,7 @@ def fasttext_learner(mode: str):
     return learn
 
 
-LEARNERS = {"ridge": ridge_learner, "fasttext-char": fasttext_learner("char"),
+LEARNERS = {"ridge": ridge_learner, "ridge-ngrams": ridge_ngrams_learner, "fasttext-char": fasttext_learner("char"),
             "fasttext-jieba": fasttext_learner("jieba")}
 
 
@@ -245,7 +256,7 @@ def pct(x: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--learners", default="ridge,fasttext-char,fasttext-jieba")
+    parser.add_argument("--learners", default="ridge,ridge-ngrams,fasttext-char,fasttext-jieba")
     parser.add_argument("--retrain-default", action="store_true",
                         help="Retrain the shipped model (grouped CV picks the threshold), then stop.")
     parser.add_argument("--no-real", action="store_true", help="Skip the full-document sets and speed.")
@@ -398,6 +409,20 @@ def redundancy(docs: list[dict], rules_profile: str, shipped, scores: dict) -> N
         print(f"  {rule:<42} {len(group):>4} {also:>4}  {', '.join(sets)}")
 
 
+def clean_set_cap(threshold: float) -> float:
+    """The highest threshold (<= ``threshold``, step 0.05) at which the freshly written default model
+    alone keeps >= KEEP_CLEAN of EVERY clean real set with a 97% goal (not one set: all of them)."""
+    from jinglian.corpus.quality.model import load_model
+
+    model = load_model(DEFAULT_DIR)
+    docs = list(_bench_filters()._real_documents())
+    clean = [group for _name, _label, group, goal in real_sets(docs) if goal == ("kept", 0.97)]
+    scores = [np.array([model.score(d["text"]) for d in group]) for group in clean]
+    while threshold > 0 and any((s >= threshold).mean() < KEEP_CLEAN for s in scores):
+        threshold = round(threshold - 0.05, 2)
+    return threshold
+
+
 def retrain_default(rows: list[dict]) -> None:
     """Grouped CV of the shipped learner → threshold; then train on every label and write the model."""
     from jinglian.corpus.quality.model import train_model
@@ -416,11 +441,22 @@ def retrain_default(rows: list[dict]) -> None:
         "leave_one_batch_out": {"auc_keep": round(cv_batch["auc"], 4), "spearman": round(cv_batch["spearman"], 4),
                                 **{k: round(v, 4) for k, v in operating_point(cv_batch, threshold).items()}},
     }
+    extra = {"metrics": metrics, "source": "HPLT v2 excerpts (hplt-project/release2_inspection, MIT), scores by "
+             "an LLM annotator following RUBRIC.md"}
     card = train_model(LABELS, DEFAULT_DIR, threshold=threshold, buckets=buckets, document_mode=DOCUMENT_MODE,
-                       extra={"metrics": metrics, "source": "HPLT v2 excerpts (hplt-project/release2_inspection, "
-                              "MIT), scores by an LLM annotator following RUBRIC.md"})
+                       extra=extra)
+    capped = clean_set_cap(threshold)
+    if capped < threshold:  # the same weights; only the card's threshold and metrics change
+        print(f"threshold {threshold} capped to {capped}: every clean real set keeps >= {KEEP_CLEAN:.0%} (score alone)")
+        metrics["leave_one_group_out"].update({k: round(v, 4) for k, v in operating_point(cv_group, capped).items()})
+        metrics["leave_one_batch_out"].update({k: round(v, 4) for k, v in operating_point(cv_batch, capped).items()})
+        passing = cv_group["oof"][cv_group["oof"] >= capped]
+        buckets = [round(float(np.quantile(passing, q)) * 20) / 20 for q in (0.25, 0.5, 0.75)]
+        card = train_model(LABELS, DEFAULT_DIR, threshold=capped, buckets=buckets, document_mode=DOCUMENT_MODE,
+                           extra={**extra, "threshold_rule": f"labels (grouped CV) {threshold}, capped by the "
+                                  f"clean real sets (each kept >= {KEEP_CLEAN:.0%}, score alone) to {capped}"})
     size = (DEFAULT_DIR / "weights.npy").stat().st_size
-    print(json.dumps({k: card[k] for k in ("threshold", "bias", "weights_sha256", "metrics")}, indent=2))
+    print(json.dumps({k: card[k] for k in ("threshold", "buckets", "bias", "weights_sha256", "metrics")}, indent=2))
     print(f"wrote {DEFAULT_DIR} ({size / 1e6:.1f} MB of weights)")
 
 

@@ -163,8 +163,8 @@ def quality_train(
         jinglian quality train --pos good.jsonl --neg spam.jsonl --out quality.bin
 
     Scored labels (the output of `jinglian quality annotate`, or hplt_zh_annotated's
-    excerpts.jsonl) train the ridge model on hashed character n-grams that the zh-web profile's
-    `quality` step uses (`quality: {model: my_quality}`); records with score null are skipped
+    excerpts.jsonl) train the ridge model on hashed character n-grams and the spam lexicon that
+    the zh-web profile's `quality` step uses (`quality: {model: my_quality}`); records with score null are skipped
     and counted. Binary labels are learned on the same 0-5 scale (bad 0, good 5). Same data,
     options and seed give the same model bytes.
     """

@@ -32,7 +32,7 @@ def zh_web():
 @pytest.fixture(scope="module")
 def zh_web_rules(tmp_path_factory):
     """zh-web without its learned quality step: the rules alone (the score has its own tests in
-    test_quality_model.py; it rates the generated one-line company advert with a phone 1.4 < 1.5)."""
+    test_quality_model.py; the rule tests must not depend on which model ships)."""
     path = tmp_path_factory.mktemp("profiles") / "rules.yaml"
     path.write_text("extends: zh-web\nquality: null\n", encoding="utf-8")
     return path

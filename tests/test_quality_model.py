@@ -126,7 +126,8 @@ def test_quality_step_scores_buckets_and_balances_the_books(cli, read_docs, tmp_
     assert books.balanced and quality.docs_in == quality.kept + sum(quality.dropped.values())
     assert books.docs_in == len(rows) and books.kept == len(kept)
     rejected = read_docs(tmp_path / "out" / "rejected" / "quality") if quality.dropped else []
-    assert all(d["metadata"]["quality_score"] < 1.5 for d in rejected)
+    threshold = load_model().card["threshold"]  # the shipped profile uses the card's threshold
+    assert all(d["metadata"]["quality_score"] < threshold for d in rejected)
 
 
 def test_quality_train_cli_reads_annotate_output(cli, tmp_path):
@@ -151,6 +152,17 @@ def test_binary_labels_train_on_the_same_scale(tmp_path):
     assert card["target"].startswith("binary")
     step = QualityStep(tmp_path / "m", min_score=2.5)
     assert step.check(Document(text=dirty_documents(3, seed=5)[0]["text"], id="d")) is not None
+
+
+def test_spam_lexicon_feature_follows_the_ngram_buckets_and_lowers_the_score():
+    from jinglian.corpus.quality import linear
+
+    ids, values = linear.features("澳門新葡京 百家樂 在线投注", 14)  # traditional forms count too
+    assert ids[-1] == 1 << 14 and values[-1] > 0
+    ids, values = linear.features("今天天气很好，我们去公园散步。", 14)
+    assert ids[-1] == 1 << 14 and values[-1] == 0
+    shipped = load_model()
+    assert shipped.weights.shape == (linear.n_features(shipped.bits),) and shipped.weights[-1] < 0
 
 
 def test_excerpt_has_the_labels_shape():

@@ -2,8 +2,8 @@
 
 A model is a folder with two files:
 
-* ``weights.npy``: float32 weights of the hashed character n-grams (plain ``.npy``, read with
-  ``allow_pickle=False``; no pickle anywhere),
+* ``weights.npy``: float32 weights of the hashed character n-grams and, last, of the spam
+  lexicon feature (plain ``.npy``, read with ``allow_pickle=False``; no pickle anywhere),
 * ``card.json``: what the code needs to use them (format and version, hash size, text folding,
   bias, how a document is scored, the drop threshold and the bucket edges), the training data
   (file, rows, sha256) and the sha256 of ``weights.npy``.
@@ -36,13 +36,13 @@ from jinglian.corpus.quality import linear
 from jinglian.corpus.stats import AccountedFilter, Verdict
 
 FORMAT = "jinglian-quality-linear"
-VERSION = 1
+VERSION = 2  # 2: the spam lexicon feature after the n-gram buckets
 FOLDING = "whitespace+t2s+lower+digit0"  # linear.fold; a change there is a new VERSION
 DOCUMENT_MODES = ("excerpt", "windows", "whole")
 WINDOW_CHARS = 500  # the labelled excerpts: two pieces of 500 characters
 MAX_WINDOWS = 8
 MAX_CHARS = 10_000
-DEFAULTS = {"bits": 18, "alpha": 1.0, "orders": list(linear.ORDERS)}
+DEFAULTS = {"bits": 18, "alpha": 0.3, "orders": list(linear.ORDERS)}
 
 
 class ModelError(ValueError):
@@ -130,8 +130,9 @@ def load_model(folder: str | Path | None = None) -> QualityModel:
     if _sha256(weights_path) != card.get("weights_sha256"):
         raise ModelError(f"{weights_path}: sha256 differs from card.json's weights_sha256 (file changed or mixed up)")
     weights = np.load(weights_path, allow_pickle=False)
-    if weights.shape != (1 << card["bits"],) or weights.dtype != np.float32:
-        raise ModelError(f"{weights_path}: expected {1 << card['bits']} float32 weights, got {weights.shape} {weights.dtype}")
+    expected = linear.n_features(card["bits"])
+    if weights.shape != (expected,) or weights.dtype != np.float32:
+        raise ModelError(f"{weights_path}: expected {expected} float32 weights, got {weights.shape} {weights.dtype}")
     return QualityModel(weights, card)
 
 
@@ -217,10 +218,11 @@ def train_model(
     card = {
         "format": FORMAT,
         "version": VERSION,
-        "learner": "ridge regression (dual form, exact) on hashed character n-grams",
+        "learner": "ridge regression (dual form, exact) on hashed character n-grams + spam lexicon feature",
         "folding": FOLDING,
         "orders": list(linear.ORDERS),
         "bits": bits,
+        "lexicon": {"list": "spam_terms", "sha256": linear.lexicon_sha256()},
         "alpha": alpha,
         "bias": bias,
         "target": "score 0-5" if target == "score" else "binary label as 0 (bad) / 5 (good)",
