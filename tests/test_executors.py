@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from slurm_stand_in import slurm_env
 
 
 def test_ray_executor_runs_the_same_pipeline(cli, sample_jsonl, read_docs, tmp_path):
@@ -31,33 +32,17 @@ def test_unknown_executor(cli, sample_jsonl, tmp_path):
     assert proc.returncode == 2 and "unknown executor 'spark'" in proc.stderr
 
 
-SBATCH_STAND_IN = """#!/bin/sh
-# Stands in for Slurm's sbatch (no Slurm here): keeps each script and its arguments, prints an id.
-for last; do :; done
-n=$(ls {log} | grep -c 'sh$'); n=$((n+1))
-cp "$last" {log}/$n.sh
-echo "$@" > {log}/$n.args
-echo "Submitted batch job $((1000+n))"
-"""
 
 
 def test_slurm_runs_curate_with_dedup_as_chained_jobs(cli, sample_jsonl, read_docs, tmp_path):
     """Submission goes through stand-ins for sbatch and scontrol (no Slurm here); then the test plays
     the cluster: it runs every array task of every stage, in order, with datatrove's own
     launch_pickled_pipeline, as Slurm would, and gets the local run's documents."""
-    import os
     import subprocess
     import sys
     from pathlib import Path
 
-    log, bin_dir = tmp_path / "sbatch", tmp_path / "bin"
-    log.mkdir()
-    bin_dir.mkdir()
-    (bin_dir / "sbatch").write_text(SBATCH_STAND_IN.format(log=log))
-    (bin_dir / "sbatch").chmod(0o755)
-    (bin_dir / "scontrol").write_text("#!/bin/sh\necho localhost\n")  # `scontrol show hostnames`
-    (bin_dir / "scontrol").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env, log = slurm_env(tmp_path)
     out = tmp_path / "slurm"
     proc = subprocess.run([sys.executable, "-m", "jinglian.cli", "curate", str(sample_jsonl), "--out", str(out),
                            "--executor", "slurm"], env=env, capture_output=True, text=True)

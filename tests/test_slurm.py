@@ -6,27 +6,15 @@ reads the scripts jinglian (through datatrove) submitted.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-SBATCH = """#!/bin/sh
-for last; do :; done
-n=$(ls {log} | grep -c 'sh$'); n=$((n+1))
-cp "$last" {log}/$n.sh
-echo "$@" > {log}/$n.args
-echo "Submitted batch job $((1000+n))"
-"""
+from slurm_stand_in import slurm_env
 
 
 def submit(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
-    log, bin_dir = tmp_path / "sbatch", tmp_path / "bin"
-    log.mkdir(exist_ok=True)
-    bin_dir.mkdir(exist_ok=True)
-    (bin_dir / "sbatch").write_text(SBATCH.format(log=log))
-    (bin_dir / "sbatch").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "COLUMNS": "200"}
+    env, log = slurm_env(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "jinglian.cli", *args], env=env, capture_output=True, text=True)
     scripts = [p.read_text() for p in sorted(log.glob("*.sh"), key=lambda p: int(p.stem))]
     return proc, scripts
