@@ -249,7 +249,7 @@ def documents_section(run: RunFolder) -> str:
             f"<p>{len(docs)} documents, {sum(lengths)} characters, median {sorted(lengths)[len(lengths) // 2]} characters"
             + (f"; red: {len(dropped)} documents this stage dropped (their scores as far as they were computed)" if dropped else "")
             + (f"; dashed lines: the thresholds of profile {html.escape(run.profile)}" if run.profile else "")
-            + "</p>" + "".join(plots) + quality_html(_read_documents(folder))
+            + "</p>" + "".join(plots) + quality_html({"text": d.snippet, "metadata": d.meta} for d in run.docs(folder))
         )
     return "".join(parts)
 
