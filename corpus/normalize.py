@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cached_property
+from functools import lru_cache
 
 from datatrove.data import Document
 
@@ -60,6 +60,15 @@ def fold_whitespace(text: str) -> str:
     return _MANY_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+@lru_cache(maxsize=1)
+def t2s_converter():
+    """OpenCC's traditional→simplified converter, built once per process and lazily (OpenCC objects
+    do not pickle to worker processes). Every step that folds 繁→简 uses this one."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
 class Normalizer(AccountedFilter):
     """Datatrove step: Unicode cleanup, whitespace folding and (by default) 繁→简.
 
@@ -72,16 +81,10 @@ class Normalizer(AccountedFilter):
         super().__init__(rejects_dir)
         self.t2s = t2s
 
-    @cached_property
-    def _converter(self):  # built lazily: OpenCC objects do not pickle to worker processes
-        import opencc
-
-        return opencc.OpenCC("t2s")
-
     def normalize(self, text: str) -> tuple[str, dict]:
         text = fold_whitespace(normalize_unicode(text))
         han = len(_HAN.findall(text))
-        simplified = self._converter.convert(text)
+        simplified = t2s_converter().convert(text)
         # Count changed characters: t2s maps character for character (same length) in practice.
         changed = sum(a != b for a, b in zip(text, simplified, strict=True)) if len(simplified) == len(text) else han
         script = "none" if han == 0 else ("hant" if changed >= TRADITIONAL_MIN_CHANGED * han else "hans")

@@ -28,12 +28,12 @@ import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from jinglian.corpus.decontam.benchmarks import Item
+from jinglian.corpus.normalize import t2s_converter
 
 FORMAT_VERSION = 1
 # Option labels: a capital A-H not glued to other Latin letters or digits, followed by a label mark
@@ -82,14 +82,8 @@ class Hit:
 class KeyMaker:
     """Texts → matching keys; OpenCC is built lazily per process (its objects do not pickle)."""
 
-    @cached_property
-    def _t2s(self):
-        import opencc
-
-        return opencc.OpenCC("t2s")
-
     def key(self, text: str) -> str:
-        text = self._t2s.convert(unicodedata.normalize("NFKC", text))
+        text = t2s_converter().convert(unicodedata.normalize("NFKC", text))
         return _NOT_WORD.sub("", _OPTION_LABEL.sub("", text)).lower()
 
     def key_with_offsets(self, text: str) -> tuple[str, np.ndarray]:
@@ -107,9 +101,9 @@ class KeyMaker:
             pieces = [table[ch] for ch in text]
             folded = "".join(pieces)
             owner = np.array([j for j, p in enumerate(pieces) for _ in p], dtype=np.int64)
-        converted = self._t2s.convert(folded)
+        converted = t2s_converter().convert(folded)
         if len(converted) != len(folded):  # t2s kept the length on all text we tried; be safe anyway
-            parts = [self._t2s.convert(ch) or ch for ch in folded]
+            parts = [t2s_converter().convert(ch) or ch for ch in folded]
             converted = "".join(parts)
             owner = np.array([owner[i] for i, p in enumerate(parts) for _ in p], dtype=np.int64)
         # Mark removed characters with NUL (same length, so offsets hold), then keep the rest.

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from jinglian.corpus.decontam import index_dir, matches_dir, prepare_index
 from jinglian.corpus.decontam.index import DecontIndex, MatchConfig
-
-CONTAMINATED = "contaminated"
+from jinglian.corpus.decontam.step import CONTAMINATED
 
 
 def record_text(record) -> str:

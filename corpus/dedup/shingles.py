@@ -24,6 +24,8 @@ from functools import lru_cache
 import numpy as np
 import xxhash
 
+from jinglian.corpus.normalize import t2s_converter
+
 # Characters that are not letters or digits (Unicode-aware): punctuation, symbols, whitespace,
 # invisible marks. "_" counts as a word character for \w, so it is listed explicitly.
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -39,14 +41,6 @@ SCHEME = "oph-od-v2"
 _M_POLY = np.uint64(0x9E3779B97F4A7C15)
 _M_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _M_MIX2 = np.uint64(0x94D049BB133111EB)
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    """OpenCC's t2s converter, the same tables the Normalizer uses (built once per process)."""
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +64,7 @@ _HAN_RANGES = [
 def _t2s_changes_table() -> np.ndarray:
     """changes[c]: OpenCC t2s rewrites character c on its own (5,118 characters; built in ~0.1 s)."""
     chars = [chr(c) for lo, hi in _HAN_RANGES for c in range(lo, hi + 1)]
-    converted = _t2s().convert("\n".join(chars)).split("\n")
+    converted = t2s_converter().convert("\n".join(chars)).split("\n")
     table = np.zeros(0x110000, dtype=bool)
     if len(converted) == len(chars):
         table[[ord(c) for c, t in zip(chars, converted, strict=True) if c != t]] = True
@@ -108,7 +102,7 @@ def dedup_key(text: str, *, t2s: bool = True) -> str:
         key = _NOT_WORD.sub("", unicodedata.normalize("NFKC", key))
         codes = np.frombuffer(key.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if t2s and _t2s_changes_table()[codes].any():
-        key = _t2s().convert(key)
+        key = t2s_converter().convert(key)
     return key.lower()
 
 

@@ -24,27 +24,23 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
+from jinglian.corpus.normalize import t2s_converter
+from jinglian.corpus.readers import LONE_SURROGATE
+
 ORDERS = (1, 2, 3)
 _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _DIGIT = re.compile(r"\d")
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 def fold(text: str) -> str:
     """The text as the features see it: one line, simplified, lower-case, digits as 0."""
-    text = _SURROGATE.sub("", " ".join(text.split()))  # OpenCC takes UTF-8: a lone surrogate cannot be
-    return _DIGIT.sub("0", _t2s().convert(text).lower())  # encoded (a truncated emoji is no feature)
+    text = LONE_SURROGATE.sub("", " ".join(text.split()))  # OpenCC takes UTF-8: a lone surrogate cannot be
+    return _DIGIT.sub("0", t2s_converter().convert(text).lower())  # encoded (a truncated emoji is no feature)
 
 
 def hashed_counts(text: str, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,11 +71,11 @@ def _spam_lexicon():
 
 def lexicon_sha256() -> str:
     """sha256 of the spam list the lexicon feature reads (on the card: a changed list means retrain)."""
-    import hashlib
     from importlib import resources
 
-    path = resources.files("jinglian.corpus.filters").joinpath("data", "spam_terms_zh.txt")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    from jinglian.runs import sha256_file
+
+    return sha256_file(Path(str(resources.files("jinglian.corpus.filters").joinpath("data", "spam_terms_zh.txt"))))
 
 
 def spam_feature(text: str) -> float:

@@ -22,7 +22,6 @@ windows, ``whole`` scores the first ``MAX_CHARS`` characters at once (bench/qual
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -34,6 +33,7 @@ from datatrove.data import Document
 
 from jinglian.corpus.quality import linear
 from jinglian.corpus.stats import AccountedFilter, Verdict
+from jinglian.runs import sha256_file
 
 FORMAT = "jinglian-quality-linear"
 VERSION = 2  # 2: the spam lexicon feature after the n-gram buckets
@@ -69,10 +69,6 @@ def windows(text: str) -> list[str]:
         step = (len(text) - size) / (MAX_WINDOWS - 1)
         starts = [round(i * step) for i in range(MAX_WINDOWS)]
     return [text[s : s + size] for s in starts]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def default_model_dir() -> Path:
@@ -127,7 +123,7 @@ def load_model(folder: str | Path | None = None) -> QualityModel:
             f"{card_path}: features {card.get('folding')!r} n-grams {card.get('orders')} differ from this "
             f"code's {FOLDING!r} {list(linear.ORDERS)}: retrain with `jinglian quality train`"
         )
-    if _sha256(weights_path) != card.get("weights_sha256"):
+    if sha256_file(weights_path) != card.get("weights_sha256"):
         raise ModelError(f"{weights_path}: sha256 differs from card.json's weights_sha256 (file changed or mixed up)")
     weights = np.load(weights_path, allow_pickle=False)
     expected = linear.n_features(card["bits"])
@@ -231,13 +227,13 @@ def train_model(
         "buckets": sorted(buckets),
         "training_data": {
             "file": Path(labels).name,
-            "sha256": _sha256(Path(labels)),
+            "sha256": sha256_file(Path(labels)),
             "fraction": fraction,
             "seed": seed,
             **counts,
             "used": len(texts),
         },
-        "weights_sha256": _sha256(out / "weights.npy"),
+        "weights_sha256": sha256_file(out / "weights.npy"),
         **(extra or {}),
     }
     (out / "card.json").write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
