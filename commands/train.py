@@ -98,9 +98,9 @@ def claim_output_dir(cfg, overwrite: bool = False) -> None:
     out = cfg.args.output_dir
     resumed = claim(out, f"train {cfg.stage}", [i for i in dict.fromkeys(inputs) if i], {"config": raw}, overwrite,
                     flag="output_dir", say=console.print)
-    if resumed and not getattr(cfg.args, "resume_from_checkpoint", None) and last_checkpoint(out):
-        cfg.args.resume_from_checkpoint = last_checkpoint(out)
-        console.print(f"resuming from {cfg.args.resume_from_checkpoint}")
+    newest = last_checkpoint(out) if resumed and not getattr(cfg.args, "resume_from_checkpoint", None) else None
+    if newest:
+        cfg.args.resume_from_checkpoint = newest  # train.common.resume_arg says so when training starts
 
 
 def run_stage(stage: str, config: Path, overrides: list[str], overwrite: bool = False) -> dict:

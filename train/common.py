@@ -44,25 +44,24 @@ def last_checkpoint(output_dir: str) -> str | None:
 
 
 def resume_arg(args) -> str | bool | None:
-    """``args.resume_from_checkpoint``: a path, ``true``/``last`` (newest checkpoint in output_dir), or unset."""
+    """``args.resume_from_checkpoint``: a path, ``true``/``last`` (newest checkpoint in output_dir), or
+    unset. A checkpoint found is said once, here, before the first step (every trainer, PPO too)."""
     value = getattr(args, "resume_from_checkpoint", None)
     if value in (None, False, "", "false", "False"):
         return None
     if value in (True, "true", "True", "last"):
-        found = last_checkpoint(args.output_dir)
-        if found is None:
+        value = last_checkpoint(args.output_dir)
+        if value is None:
             raise ValueError(f"resume_from_checkpoint: no checkpoint-N folder in {args.output_dir}")
-        return found
-    if not Path(value).is_dir():
+    elif not Path(value).is_dir():
         raise FileNotFoundError(f"resume_from_checkpoint: {value} is not a folder")
+    print(f"resuming from {value}", flush=True)
     return value
 
 
 def train_and_save(trainer, tokenizer=None) -> dict[str, Any]:
     """Run ``trainer.train`` (resuming if asked), save model + tokenizer to ``output_dir``, evaluate."""
     resume = resume_arg(trainer.args)
-    if resume:
-        print(f"resuming from {resume}", flush=True)  # which checkpoint, said before the first step
     result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(trainer.args.output_dir)
     if tokenizer is not None and trainer.is_world_process_zero():
