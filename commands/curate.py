@@ -101,6 +101,7 @@ def curate(
 ) -> None:
     """The whole corpus pipeline: [crawl →] [extract →] normalize → filter → dedup → write."""
     from jinglian.corpus.curate import CurateOptions, curate_pipeline, curate_stages
+    from jinglian.corpus.decontam.benchmarks import parse_spec
     from jinglian.corpus.dedup.runner import run_stages
     from jinglian.corpus.executors import parse_slurm_options, run_pipeline
     from jinglian.corpus.extract import expand_web_inputs
@@ -124,26 +125,23 @@ def curate(
                     raise UserError(f"{err} (it holds web pages: WARC/WET/HTML; use --from web)") from None
                 raise
 
-        claim(out, "curate", [*urls, *(expand(paths) if paths else [])], {
+        local = expand(paths) if paths else []
+        bench_files = [parse_spec(b)[1] for b in benchmarks or []]
+        claim(out, "curate", [*urls, *local, *bench_files], {
             "from": source, "profile": profile_setting(load_profile(profile)) if profile != "none" else None,
             "dedup": dedup, "threshold": threshold, "index": index, "tasks": tasks, "format": fmt, "t2s": t2s,
             "txt_mode": txt_mode, "benchmarks": benchmarks, "decontam_mode": decontam_mode, "on_error": on_error, "text_key": text_key, "id_key": id_key,
             "crawl": {"max_pages": max_pages, "max_depth": max_depth, "delay": delay, "allow_private": allow_private}
             if urls else None}, overwrite, say=console.print)
-        if urls:
-            paths += _crawl_first(urls, out, max_pages, max_depth, delay, allow_private)
-        files = expand(paths)
+        files = expand(paths + _crawl_first(urls, out, max_pages, max_depth, delay, allow_private)) if urls else local
         opts = CurateOptions(
             source=source, t2s=t2s, profile=None if profile == "none" else profile, dedup=dedup,
             threshold=threshold, index_dir=index, fmt=fmt, txt_mode=txt_mode, on_error=on_error,
             text_key=text_key, id_key=id_key,
         )
         if benchmarks:
-            from jinglian.commands.decontaminate import refuse_other_index
             from jinglian.corpus.decontam import prepare_index
-            from jinglian.corpus.decontam.index import MatchConfig
 
-            refuse_other_index(out, benchmarks, None, MatchConfig())
             prepare_index(out, benchmarks)
             opts.decontam_dir, opts.decontam_mode = out / "decontam", decontam_mode
         n_tasks = tasks or len(files)

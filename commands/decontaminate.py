@@ -49,22 +49,6 @@ def split_fields(item_fields: str | None) -> list[str] | None:
     return [f.strip() for f in item_fields.split(",") if f.strip()] if item_fields else None
 
 
-def refuse_other_index(out: Path, benchmarks: list[str], fields, config) -> None:
-    """A half-done run resumed with other benchmarks or settings would mix two indexes: refuse."""
-    from jinglian.cli import UserError
-    from jinglian.corpus.decontam import index_dir
-    from jinglian.corpus.decontam.benchmarks import read_benchmark
-    from jinglian.corpus.decontam.index import fingerprint
-
-    meta_path = index_dir(out) / "meta.json"
-    started = any(any(c.iterdir()) for c in out.rglob("completions") if c.is_dir())  # also curate's dedup stages
-    if not meta_path.exists() or not started:
-        return
-    items = [item for spec in benchmarks for item in read_benchmark(spec, fields)]
-    if json.loads(meta_path.read_text(encoding="utf-8")).get("fingerprint") != fingerprint(items, config):
-        raise UserError(f"{out} was started with other benchmarks or matching settings: use a new --out")
-
-
 def print_contamination(out: Path) -> None:
     from rich.table import Table
 
@@ -112,7 +96,6 @@ def decontaminate(
             "benchmarks": benchmarks, "item_fields": item_fields, "mode": mode, "ngram": ngram, "min_share": min_share,
             "long_run": long_run, "tasks": tasks, "format": fmt, "on_error": on_error, "text_key": text_key,
             "id_key": id_key}, overwrite, say=console.print)
-        refuse_other_index(out, benchmarks, split_fields(item_fields), match_config(ngram, min_share, long_run))
         meta = prepare_index(out, benchmarks, split_fields(item_fields), match_config(ngram, min_share, long_run))
         console.print(f"index: {meta['items']} items ({meta['items_too_short']} too short to index), "
                       f"{meta['ngrams']:,} n-grams in {index_dir(out)}", soft_wrap=True)
