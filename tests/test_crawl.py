@@ -280,3 +280,16 @@ def test_spider_runs_under_plain_scrapy_with_jinglian_defaults(tmp_path):
     assert [r["reason"] for r in rows if r["url"].endswith("/sitemap.xml")] == ["sitemap"]
     assert sum(r["outcome"] == "fetched" for r in rows) == 2 == len(warc_urls(out))
     assert any(r["reason"] == "max_pages" for r in rows)
+
+
+def test_curate_from_a_url_run_again_resumes(cli, tmp_path):
+    """The second run resumes the finished crawl, which fetches nothing: it must add no empty WARC
+    file, or the pipeline gets one more input than the run it resumes (and its dedup stages fail)."""
+    out = tmp_path / "corpus"
+    with serve_sample_site() as site:
+        args = ["curate", site.url + "/", "--out", out, "--allow-private", "--delay", "0", "--max-pages", "8", "--workers", "1"]
+        first = cli(*args)
+        again = cli(*args)
+    assert "resuming" in again.stdout
+    assert len(list((out / "crawl" / "warc").glob("*.warc.gz"))) == 1
+    assert again.stdout.split("books balance")[1].splitlines()[0] == first.stdout.split("books balance")[1].splitlines()[0]

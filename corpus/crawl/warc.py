@@ -200,7 +200,9 @@ class CrawlWarcWriter:
     """Appends request/response record pairs to ``folder/<prefix>-<n>.warc.gz``, one file per run.
 
     A new file per run (rather than appending) means a crawl killed mid-record leaves at most one
-    damaged tail in one file, and ``--resume`` never writes after it.
+    damaged tail in one file, and ``--resume`` never writes after it. The file is created with the
+    first page, so a run that fetches nothing (a resumed crawl that was finished) adds no file:
+    a WARC list that grew by an empty file would be another input to the steps that read it.
     """
 
     def __init__(self, folder: str | Path, prefix: str = "crawl"):
@@ -210,13 +212,17 @@ class CrawlWarcWriter:
         while (folder / f"{prefix}-{n:05d}.warc.gz").exists():
             n += 1
         self.path = folder / f"{prefix}-{n:05d}.warc.gz"
-        self._file = open(self.path, "wb")
-        self._writer = WARCWriter(self._file, gzip=True)
-        info = self._writer.create_warcinfo_record(
-            self.path.name, {"software": "jinglian crawl (scrapy, warcio)", "format": "WARC File Format 1.1"}
-        )
-        self._writer.write_record(info)
-        self._file.flush()
+        self._file = None
+
+    def _open(self) -> WARCWriter:
+        if self._file is None:
+            self._file = open(self.path, "wb")
+            self._writer = WARCWriter(self._file, gzip=True)
+            info = self._writer.create_warcinfo_record(
+                self.path.name, {"software": "jinglian crawl (scrapy, warcio)", "format": "WARC File Format 1.1"}
+            )
+            self._writer.write_record(info)
+        return self._writer
 
     def write(
         self,
@@ -232,6 +238,7 @@ class CrawlWarcWriter:
         """Write one page (request + response record) and flush it to disk before returning.
         Header names and values are latin-1 strings of the bytes on the wire."""
         url = url.split("#", 1)[0]  # the fragment is not part of what was requested
+        writer = self._open()
         date = _warc_date()
         headers = [(k, v) for k, v in response_headers if k.lower() not in _DROP_HEADERS]
         headers.append(("Content-Length", str(len(body))))
@@ -242,12 +249,12 @@ class CrawlWarcWriter:
             warc_headers["WARC-Identified-Payload-Type"] = content_type.split(";")[0].strip().lower()
         if ip:
             warc_headers["WARC-IP-Address"] = ip
-        response = self._writer.create_warc_record(
+        response = writer.create_warc_record(
             url, "response", payload=io.BytesIO(body), http_headers=http, warc_headers_dict=warc_headers
         )
         path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
         req_http = _ReceivedHeaders(f"{method} /{path} HTTP/1.1", request_headers, is_http_request=True)
-        request = self._writer.create_warc_record(
+        request = writer.create_warc_record(
             url,
             "request",
             payload=io.BytesIO(b""),
@@ -257,10 +264,10 @@ class CrawlWarcWriter:
                 "WARC-Concurrent-To": response.rec_headers["WARC-Record-ID"],
             },
         )
-        self._writer.write_record(request)
-        self._writer.write_record(response)
+        writer.write_record(request)
+        writer.write_record(response)
         self._file.flush()  # a SIGKILL after this line loses nothing (the OS has the bytes)
 
     def close(self) -> None:
-        if not self._file.closed:
+        if self._file is not None and not self._file.closed:
             self._file.close()
